@@ -1,0 +1,171 @@
+"""The app factory: routes under the base path, one error handler, correlation ids, logs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tfs import usecases
+from tfs.api import render, routes
+from tfs.api.context import AppContext
+from tfs.config import Settings
+from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
+from tfs.logs import correlation_id
+from tfs.storage.db import is_up_to_date, make_engine
+from tfs.storage.unit_of_work import Store
+
+log = logging.getLogger("tfs.http")
+CORRELATION_HEADER = "x-correlation-id"
+PURGE_EVERY_S = 60
+
+
+class CorrelationMiddleware:
+    """Tags each request with a correlation id (the caller's, if given) and logs it once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        cid = given if 0 < len(given) <= 128 and given.isprintable() else str(uuid.uuid4())
+        token = correlation_id.set(cid)
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (CORRELATION_HEADER.encode(), cid.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                },
+            )
+            correlation_id.reset(token)
+
+
+def tfs_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TfsError)
+    if exc.status >= 500:
+        log.warning("service error", extra={"fields": {"reason": exc.reason_code}})
+    return routes.json_response(render.error(exc), exc.status, headers=exc.headers)
+
+
+def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    mapped: TfsError = RouteNotFound() if exc.status_code == 404 else MethodNotAllowed()
+    if exc.status_code not in (404, 405):
+        mapped = TfsError(str(exc.detail))
+        mapped.status = exc.status_code
+    return tfs_error(request, mapped)
+
+
+def unexpected_error(_request: Request, exc: Exception) -> Response:
+    # The trace goes to the log, never to the client.
+    log.error("unexpected error", exc_info=exc)
+    return routes.json_response(render.error(TfsError()), 500)
+
+
+async def health(_request: Request) -> Response:
+    return routes.json_response(b'{"status":"ok"}')
+
+
+async def ready(request: Request) -> Response:
+    store = routes.ctx(request).store
+    ok = await run_in_threadpool(store.ping)
+    body = render.encode({"status": "ready" if ok else "unavailable", "database": ok})
+    return routes.json_response(
+        body, 200 if ok else 503, headers=None if ok else {"Retry-After": "5"}
+    )
+
+
+async def _purge_nonces(store: Store) -> None:
+    while True:
+        await asyncio.sleep(PURGE_EVERY_S)
+        with contextlib.suppress(Exception):
+            await run_in_threadpool(usecases.purge_expired, store, datetime.now(UTC))
+
+
+def api_routes() -> list[Route]:
+    return [
+        Route("/vendors/{vendor_id}/orders/status", routes.post_order_status, methods=["POST"]),
+        Route("/vendors/{vendor_id}/orders/status", routes.get_order_status, methods=["GET"]),
+        Route("/orders", routes.post_order, methods=["POST"]),
+        Route("/orders/{mc_order_id}", routes.get_order, methods=["GET"]),
+    ]
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+    """The ASGI app for these settings. The database must be at the latest migration."""
+    from tfs.api import docs
+
+    store = store or Store(make_engine(settings.database_url))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if not await run_in_threadpool(is_up_to_date, store.engine):
+            raise RuntimeError("The database is not at the latest migration: run `tfs db upgrade`.")
+        purger = asyncio.create_task(_purge_nonces(store))
+        yield
+        purger.cancel()
+
+    base = settings.base_path
+    app_routes: list[Any] = [
+        Route("/health", health),
+        Route("/ready", ready),
+        *docs.routes(settings),
+    ]
+    app_routes += [Mount(base, routes=api_routes())] if base else api_routes()
+    app = Starlette(
+        routes=app_routes,
+        lifespan=lifespan,
+        exception_handlers={
+            TfsError: tfs_error,
+            HTTPException: http_error,
+            Exception: unexpected_error,
+        },
+    )
+    app.state.ctx = AppContext(settings, store)
+    app.add_middleware(CorrelationMiddleware)
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Entry point for `uvicorn --factory`: settings are read here, once."""
+    from tfs import logs
+    from tfs.config import load_settings
+
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,14 @@
+"""What every request handler needs: the settings and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tfs.config import Settings
+from tfs.storage.unit_of_work import Store
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    store: Store

@@ -1,0 +1,255 @@
+"""The routes: read the request, authenticate, call one use case, render its answer."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tfs import usecases
+from tfs.api import render
+from tfs.api.auth import authenticate, require_platform, require_vendor
+from tfs.api.context import AppContext
+from tfs.domain.placement import parse_placement
+from tfs.domain.statuses import parse_status
+from tfs.domain.updates import parse_event_date, parse_updates
+from tfs.errors import (
+    ORDER_MANAGEMENT,
+    ErrorItem,
+    InvalidRequestBody,
+    RequestTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from tfs.storage.repositories import OrderFilter
+
+JSON = "application/json"
+MAX_FILTER_VALUES = 100
+
+
+def ctx(request: Request) -> AppContext:
+    context: AppContext = request.app.state.ctx
+    return context
+
+
+def json_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(body, status, headers=headers, media_type=JSON)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body as received, refused as soon as it passes the limit (never read in full)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"Request body is larger than {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"Request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _require_json(request: Request) -> None:
+    # No Content-Type at all is taken as JSON: Mastercard's own README example posts
+    # `data=json.dumps(...)`, for which requests sends none.
+    media = request.headers.get("content-type", JSON).split(";", 1)[0].strip().lower()
+    if media != JSON and not media.endswith("+json"):
+        raise UnsupportedMediaType()
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestBody("Request body is not valid JSON.") from exc
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- POST {base}/vendors/{vendor_id}/orders/status -------------------------------------------
+
+
+async def post_order_status(request: Request) -> Response:
+    body = await read_body(request, ctx(request).settings.max_body_bytes)
+    return await run_in_threadpool(_post_order_status, request, body)
+
+
+def _post_order_status(request: Request, body: bytes) -> Response:
+    app = ctx(request)
+    vendor_id = request.path_params["vendor_id"]
+    caller = authenticate(request, body, app.settings, app.store)
+    require_vendor(caller, vendor_id)
+    _require_json(request)
+    data = _decode(body)
+    if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
+        raise InvalidRequestBody()
+    if len(data) > app.settings.max_orders_per_request:
+        raise RequestTooLarge(f"At most {app.settings.max_orders_per_request} orders per request.")
+    updates, faults = parse_updates(data)
+    if faults:
+        raise ValidationFailed(faults)
+    now = _now()
+    nonce: usecases.Nonce | None = caller.nonce
+    idem = None
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        idem = _idempotency(request, caller.credential.consumer_key, key, body, now, app)
+        stored = usecases.replayed_response(app.store, idem, now, nonce=nonce)
+        if stored is not None:
+            return json_response(
+                stored.body, stored.status, headers={"Idempotent-Replayed": "true"}
+            )
+        nonce = None  # spent when the key was claimed
+    try:
+        outcomes = usecases.apply_status_updates(
+            app.store,
+            vendor_id,
+            updates,
+            now,
+            nonce=nonce,
+            idempotency=idem,
+            render=render.outcomes,
+        )
+    except Exception:
+        if idem is not None:
+            usecases.release_idempotency_key(app.store, idem)
+        raise
+    return json_response(render.outcomes(outcomes))
+
+
+def _idempotency(
+    request: Request, consumer_key: str, key: str, body: bytes, now: datetime, app: AppContext
+) -> usecases.Idempotency:
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ValidationFailed(
+            [
+                ErrorItem(
+                    ORDER_MANAGEMENT,
+                    "INVALID_FIELD_VALUE_IDEMPOTENCY_KEY",
+                    "Idempotency-Key must be 1 to 255 printable characters.",
+                )
+            ]
+        )
+    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n")
+    digest.update(body)
+    return usecases.Idempotency(
+        consumer_key,
+        key,
+        digest.hexdigest(),
+        now + timedelta(seconds=app.settings.idempotency_ttl_s),
+    )
+
+
+# --- GET {base}/vendors/{vendor_id}/orders/status --------------------------------------------
+
+
+async def get_order_status(request: Request) -> Response:
+    return await run_in_threadpool(_get_order_status, request)
+
+
+def _invalid(param: str, why: str) -> ValidationFailed:
+    code = f"INVALID_FIELD_VALUE_{param.upper()}"
+    return ValidationFailed([ErrorItem(ORDER_MANAGEMENT, code, f"{param} {why}")])
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise _invalid("limit", "must be an integer from 1 to 1000.")
+    return int(raw)
+
+
+def encode_cursor(updated_at: datetime, mc_order_id: str) -> str:
+    raw = msgspec.json.encode([updated_at.isoformat(), mc_order_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, mc_order_id = msgspec.json.decode(raw, type=tuple[str, str])
+        return datetime.fromisoformat(at), mc_order_id
+    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
+        raise _invalid("cursor", "is not a cursor this service gave out.") from exc
+
+
+def _filter(request: Request, vendor_id: str) -> OrderFilter:
+    q = request.query_params
+    mc_ids, order_ids = tuple(q.getlist("mcOrderId")), tuple(q.getlist("orderId"))
+    if len(mc_ids) > MAX_FILTER_VALUES or len(order_ids) > MAX_FILTER_VALUES:
+        raise _invalid("mcOrderId", f"may be given at most {MAX_FILTER_VALUES} times.")
+    status = None
+    if "status" in q:
+        status = parse_status(q["status"])
+        if status is None:
+            raise _invalid("status", "is not a known status.")
+    since = None
+    if "updatedSince" in q:
+        since = parse_event_date(q["updatedSince"])
+        if since is None:
+            raise _invalid("updatedSince", "must be an ISO-8601 date-time.")
+    after = decode_cursor(q["cursor"]) if "cursor" in q else None
+    return OrderFilter(vendor_id, mc_ids, order_ids, status, since, after)
+
+
+def _get_order_status(request: Request) -> Response:
+    app = ctx(request)
+    vendor_id = request.path_params["vendor_id"]
+    caller = authenticate(request, b"", app.settings, app.store)
+    require_vendor(caller, vendor_id, platform_may_read=True)
+    flt, limit = _filter(request, vendor_id), _limit(request)
+    records = usecases.find_orders(app.store, flt, limit + 1, nonce=caller.nonce)
+    page, more = records[:limit], len(records) > limit
+    last = page[-1].state if page else None
+    next_cursor = (
+        encode_cursor(last.updated_at, last.mc_order_id)
+        if more and last and last.updated_at
+        else None
+    )
+    return json_response(
+        render.encode({"orders": [render.order_status(r) for r in page], "nextCursor": next_cursor})
+    )
+
+
+# --- Platform: POST {base}/orders, GET {base}/orders/{mcOrderId} ------------------------------
+
+
+async def post_order(request: Request) -> Response:
+    body = await read_body(request, ctx(request).settings.max_body_bytes)
+    return await run_in_threadpool(_post_order, request, body)
+
+
+def _post_order(request: Request, body: bytes) -> Response:
+    app = ctx(request)
+    caller = authenticate(request, body, app.settings, app.store)
+    require_platform(caller)
+    _require_json(request)
+    placement, faults = parse_placement(_decode(body))
+    if placement is None:
+        raise ValidationFailed(faults)
+    record, created = usecases.place_order(app.store, placement, _now(), nonce=caller.nonce)
+    return json_response(render.encode(render.order_detail(record)), 201 if created else 200)
+
+
+async def get_order(request: Request) -> Response:
+    return await run_in_threadpool(_get_order, request)
+
+
+def _get_order(request: Request) -> Response:
+    app = ctx(request)
+    caller = authenticate(request, b"", app.settings, app.store)
+    require_platform(caller)
+    record = usecases.read_order(app.store, request.path_params["mc_order_id"], nonce=caller.nonce)
+    return json_response(render.encode(render.order_detail(record)))

@@ -1,0 +1,300 @@
+"""The `tfs` command: serve, migrate, onboard vendors and keys, place orders, act as a vendor."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from tfs import credentials as creds
+from tfs import usecases
+from tfs.config import Settings, load_settings
+from tfs.domain.placement import parse_placement
+from tfs.errors import ConfigurationError, TfsError
+from tfs.storage.db import is_sqlite, is_up_to_date, make_engine, upgrade
+from tfs.storage.repositories import Credential
+from tfs.storage.unit_of_work import Store
+
+# Exit codes: 0 done, 1 refused by the service's rules, 2 bad usage or input, 3 not configured.
+EXIT_REFUSED, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class Context:
+    def __init__(self) -> None:
+        try:
+            self.settings: Settings = load_settings()
+        except ConfigurationError as exc:
+            _fail(str(exc), EXIT_CONFIG)
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The database, migrated first when it is the embedded SQLite default."""
+        if self._store is None:
+            url = self.settings.database_url
+            if is_sqlite(url):
+                upgrade(url)
+            self._store = Store(make_engine(url))
+            if not is_up_to_date(self._store.engine):
+                _fail(
+                    "the database is not at the latest migration: run `tfs db upgrade`", EXIT_CONFIG
+                )
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@click.group()
+def main() -> None:
+    """Traditional Fulfillment Service."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, workers: int) -> None:
+    """Run the HTTP service (an empty SQLite database is migrated first)."""
+    import uvicorn
+
+    ctx.store  # noqa: B018 - migrates or refuses before any worker starts
+    uvicorn.run(
+        "tfs.api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: Context) -> None:
+    """Apply every migration not yet applied."""
+    upgrade(ctx.settings.database_url)
+    click.echo("database is at the latest migration")
+
+
+@main.group()
+def vendors() -> None:
+    """Vendors that fulfil orders."""
+
+
+@vendors.command("add")
+@click.argument("vendor_id")
+@click.option("--name", default=None)
+@pass_ctx
+def vendors_add(ctx: Context, vendor_id: str, name: str | None) -> None:
+    """Onboard a vendor."""
+    if not vendor_id or len(vendor_id) > 64 or not vendor_id.isprintable() or "/" in vendor_id:
+        _fail("VENDOR_ID must be 1 to 64 printable characters without '/'", EXIT_USAGE)
+    created = usecases.add_vendor(ctx.store, vendor_id, name, _now())
+    click.echo(f"vendor {vendor_id} {'added' if created else 'already exists'}")
+
+
+@vendors.command("list")
+@pass_ctx
+def vendors_list(ctx: Context) -> None:
+    with ctx.store.transaction(readonly=True) as uow:
+        for vendor_id, name in uow.vendors.all():
+            click.echo(f"{vendor_id}\t{name or ''}")
+
+
+@main.group()
+def credentials() -> None:
+    """Consumer keys and the public keys that verify their signatures."""
+
+
+def _role(vendor: str | None, platform: bool) -> tuple[str, str | None]:
+    if bool(vendor) == platform:
+        _fail("give exactly one of --vendor V or --platform", EXIT_USAGE)
+    return ("platform", None) if platform else ("vendor", vendor)
+
+
+def _register(
+    ctx: Context, consumer_key: str, role: str, vendor: str | None, pem: str, is_demo: bool = False
+) -> None:
+    try:
+        usecases.add_credential(
+            ctx.store,
+            Credential(
+                consumer_key, role, vendor, pem, creds.fingerprint(pem), False, is_demo, _now()
+            ),
+        )
+    except TfsError as exc:
+        _fail(exc.description, EXIT_REFUSED)
+
+
+@credentials.command("add")
+@click.option("--vendor", default=None)
+@click.option("--platform", is_flag=True)
+@click.option("--certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--consumer-key", default=None, help="Keep a key issued elsewhere.")
+@pass_ctx
+def credentials_add(
+    ctx: Context,
+    vendor: str | None,
+    platform: bool,
+    certificate: Path | None,
+    public_key: Path | None,
+    consumer_key: str | None,
+) -> None:
+    """Register a client's certificate or public key; prints the consumer key."""
+    role, vendor_id = _role(vendor, platform)
+    source = certificate or public_key
+    if source is None or (certificate and public_key):
+        _fail("give exactly one of --certificate FILE or --public-key FILE", EXIT_USAGE)
+    try:
+        pem = creds.public_key_pem_from(source.read_bytes())
+    except ConfigurationError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    key = consumer_key or creds.new_consumer_key()
+    _register(ctx, key, role, vendor_id, pem)
+    click.echo(key)
+
+
+@credentials.command("create")
+@click.option("--vendor", default=None)
+@click.option("--platform", is_flag=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@pass_ctx
+def credentials_create(ctx: Context, vendor: str | None, platform: bool, out: Path) -> None:
+    """Make a key pair and PKCS#12 file as Mastercard's portal does, and register it."""
+    role, vendor_id = _role(vendor, platform)
+    issued = creds.issue(out, vendor_id or "platform")
+    _register(ctx, issued.consumer_key, role, vendor_id, issued.public_key_pem)
+    click.echo(f"consumer key: {issued.consumer_key}")
+    click.echo(f"p12 file:     {issued.p12_path}")
+    click.echo(f"password:     {issued.password}")
+
+
+@credentials.command("list")
+@pass_ctx
+def credentials_list(ctx: Context) -> None:
+    for c in usecases.list_credentials(ctx.store):
+        state = "revoked" if c.revoked else "active"
+        who = c.vendor_id or "-"
+        click.echo(
+            f"{c.consumer_key}\t{c.role}\t{who}\t{state}\t{c.fingerprint[:16]}"
+            f"{chr(9) + 'demo' if c.is_demo else ''}"
+        )
+
+
+@credentials.command("revoke")
+@click.argument("consumer_key")
+@pass_ctx
+def credentials_revoke(ctx: Context, consumer_key: str) -> None:
+    if not usecases.revoke_credential(ctx.store, consumer_key):
+        _fail("no such consumer key", EXIT_REFUSED)
+    click.echo("revoked")
+
+
+@main.group()
+def orders() -> None:
+    """Orders placed with vendors."""
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        _fail(f"{path}: not a readable JSON file ({exc})", EXIT_USAGE)
+
+
+@orders.command("place")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def orders_place(ctx: Context, file: Path) -> None:
+    """Place one order (an object) or several (an array) from a JSON file."""
+    data = _load_json(file)
+    for i, obj in enumerate(data if isinstance(data, list) else [data]):
+        placement, faults = parse_placement(obj)
+        if placement is None:
+            _fail(f"order {i}: " + "; ".join(f.description for f in faults), EXIT_USAGE)
+        try:
+            record, created = usecases.place_order(ctx.store, placement, _now())
+        except TfsError as exc:
+            _fail(f"order {placement.mc_order_id}: {exc.description}", EXIT_REFUSED)
+        click.echo(f"{record.state.mc_order_id}\t{'placed' if created else 'already placed'}")
+
+
+@main.command("send-status")
+@click.option("--url", "base_url", required=True, help="e.g. http://127.0.0.1:8000/loyalty/rewards")
+@click.option("--consumer-key", required=True)
+@click.option("--p12", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--password", required=True)
+@click.option("--idempotency-key", default=None)
+@click.argument("vendor_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def send_status(
+    base_url: str,
+    consumer_key: str,
+    p12: str,
+    password: str,
+    idempotency_key: str | None,
+    vendor_id: str,
+    file: Path,
+) -> None:
+    """Send a status update as a vendor would, signed with Mastercard's own client library."""
+    from tfs.vendor_client import post_signed
+
+    status, text = post_signed(
+        f"{base_url.rstrip('/')}/vendors/{vendor_id}/orders/status",
+        file.read_bytes(),
+        consumer_key,
+        p12,
+        password,
+        idempotency_key,
+    )
+    click.echo(f"HTTP {status}")
+    click.echo(text)
+    if status >= 400:
+        sys.exit(EXIT_REFUSED)
+
+
+@main.command()
+@click.option(
+    "--out", default="var/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--url", "base_url", default="http://127.0.0.1:8000", show_default=True)
+@pass_ctx
+def demo(ctx: Context, out: Path, base_url: str) -> None:
+    """Set up a demo vendor `carltonone` with a key, placed orders and an update to send."""
+    from tfs.demo import set_up
+
+    if ctx.settings.is_production:
+        _fail("demo data is refused when TFS_ENV=production", EXIT_CONFIG)
+    click.echo(
+        set_up(ctx.store, out, base_url.rstrip("/") + ctx.settings.base_path, _register_demo(ctx))
+    )
+
+
+def _register_demo(ctx: Context) -> Any:
+    def register(consumer_key: str, vendor: str, pem: str) -> None:
+        _register(ctx, consumer_key, "vendor", vendor, pem, is_demo=True)
+
+    return register

@@ -1,0 +1,1 @@
+"""Domain rules: pure, no database, no framework."""

@@ -1,0 +1,263 @@
+"""A vendor's status-update body: its structure, its validation, and the faults it can have."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tfs.domain import limits
+from tfs.errors import ORDER_MANAGEMENT, ErrorItem
+
+LIST = "VENDORS_UPDATE_ORDER_REQUEST_LIST"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    order_item_number: str | None
+    event_type: str | None
+    event_date: datetime | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ReportedError:
+    field_name: str | None
+    code: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class ItemUpdate:
+    mc_id: str
+    id: str | None
+    status: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    errors: tuple[ReportedError, ...]
+    histories: tuple[HistoryEvent, ...]
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    index: int
+    mc_order_id: str
+    order_id: str | None
+    status: str | None
+    items: tuple[ItemUpdate, ...]
+
+
+def _snake(field: str) -> str:
+    return _CAMEL.sub("_", field).upper()
+
+
+def _pascal(field: str) -> str:
+    return field[:1].upper() + field[1:]
+
+
+class _Faults:
+    """Collects every structural fault with its Mastercard-style path."""
+
+    def __init__(self) -> None:
+        self.items: list[ErrorItem] = []
+
+    def missing(self, path: str, field: str) -> None:
+        self.items.append(
+            ErrorItem(
+                ORDER_MANAGEMENT,
+                f"MISSING_REQUIRED_FIELD_{path}.{_snake(field)}",
+                f"{_pascal(field)} is blank or null.",
+            )
+        )
+
+    def invalid(self, path: str, field: str, why: str) -> None:
+        self.items.append(
+            ErrorItem(
+                ORDER_MANAGEMENT,
+                f"INVALID_FIELD_VALUE_{path}.{_snake(field)}",
+                f"{_pascal(field)} {why}",
+            )
+        )
+
+
+def _text(
+    obj: dict[str, Any],
+    field: str,
+    path: str,
+    faults: _Faults,
+    *,
+    max_len: int,
+    required: bool = False,
+    identifier: bool = False,
+) -> str | None:
+    value = obj.get(field)
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if required:
+            faults.missing(path, field)
+        return None
+    if not isinstance(value, str):
+        faults.invalid(path, field, "must be a string.")
+        return None
+    if len(value) > max_len:
+        faults.invalid(path, field, f"must be at most {max_len} characters.")
+        return None
+    if identifier and _CONTROL.search(value):
+        faults.invalid(path, field, "must not contain control characters.")
+        return None
+    return value
+
+
+def _array(obj: dict[str, Any], field: str, path: str, faults: _Faults, cap: int) -> list[Any]:
+    value = obj.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        faults.invalid(path, field, "must be an array.")
+        return []
+    if len(value) > cap:
+        faults.invalid(path, field, f"must have at most {cap} entries.")
+        return []
+    return value
+
+
+def _objects(values: list[Any], path: str, field: str, faults: _Faults) -> list[dict[str, Any]]:
+    out = []
+    for j, value in enumerate(values):
+        if isinstance(value, dict):
+            out.append(value)
+        else:
+            faults.invalid(path, f"{field}[{j}]", "must be an object.")
+    return out
+
+
+def parse_event_date(raw: str) -> datetime | None:
+    """ISO-8601 with a time; a date-time without offset is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    if "T" not in raw and " " not in raw.strip():
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _history(obj: dict[str, Any], path: str, faults: _Faults) -> HistoryEvent:
+    raw_date = _text(obj, "eventDate", path, faults, max_len=64)
+    event_date = None
+    if raw_date is not None:
+        event_date = parse_event_date(raw_date)
+        if event_date is None:
+            faults.invalid(path, "eventDate", "must be an ISO-8601 date-time.")
+    return HistoryEvent(
+        order_item_number=_text(
+            obj, "orderItemNumber", path, faults, max_len=limits.MAX_ID_LENGTH, identifier=True
+        ),
+        event_type=_text(obj, "eventType", path, faults, max_len=limits.MAX_EVENT_TYPE_LENGTH),
+        event_date=event_date,
+        note=_text(obj, "note", path, faults, max_len=limits.MAX_NOTE_LENGTH),
+    )
+
+
+def _reported_error(obj: dict[str, Any], path: str, faults: _Faults) -> ReportedError:
+    return ReportedError(
+        field_name=_text(obj, "fieldName", path, faults, max_len=limits.MAX_ERROR_FIELD_LENGTH),
+        code=_text(obj, "code", path, faults, max_len=limits.MAX_ERROR_CODE_LENGTH),
+        message=_text(obj, "message", path, faults, max_len=limits.MAX_ERROR_MESSAGE_LENGTH),
+    )
+
+
+def _tracking_url(obj: dict[str, Any], path: str, faults: _Faults) -> str | None:
+    url = _text(obj, "trackingUrl", path, faults, max_len=limits.MAX_URL_LENGTH)
+    if url is None:
+        return None
+    if not re.match(r"(?i)^https?://[^\s/?#]+[^\s]*$", url):
+        faults.invalid(path, "trackingUrl", "must be an http or https URL.")
+        return None
+    return url
+
+
+def _item(obj: dict[str, Any], path: str, faults: _Faults) -> ItemUpdate:
+    mc_id = _text(
+        obj, "mcId", path, faults, max_len=limits.MAX_ID_LENGTH, required=True, identifier=True
+    )
+    errors = _objects(
+        _array(obj, "errors", path, faults, limits.MAX_ERRORS_PER_ITEM), path, "errors", faults
+    )
+    histories = _objects(
+        _array(obj, "histories", path, faults, limits.MAX_HISTORIES_PER_ITEM),
+        path,
+        "histories",
+        faults,
+    )
+    return ItemUpdate(
+        mc_id=mc_id or "",
+        id=_text(obj, "id", path, faults, max_len=limits.MAX_ID_LENGTH, identifier=True),
+        status=_text(obj, "status", path, faults, max_len=limits.MAX_STATUS_LENGTH),
+        tracking_number=_text(
+            obj,
+            "trackingNumber",
+            path,
+            faults,
+            max_len=limits.MAX_TRACKING_NUMBER_LENGTH,
+            identifier=True,
+        ),
+        tracking_url=_tracking_url(obj, path, faults),
+        errors=tuple(
+            _reported_error(e, f"{path}.ERRORS[{k}]", faults) for k, e in enumerate(errors)
+        ),
+        histories=tuple(
+            _history(h, f"{path}.HISTORIES[{k}]", faults) for k, h in enumerate(histories)
+        ),
+    )
+
+
+def _order(index: int, obj: dict[str, Any], faults: _Faults) -> OrderUpdate:
+    path = f"{LIST}[{index}]"
+    mc_order_id = _text(
+        obj,
+        "mcOrderId",
+        path,
+        faults,
+        max_len=limits.MAX_ID_LENGTH,
+        required=True,
+        identifier=True,
+    )
+    items = _objects(
+        _array(obj, "orderItems", path, faults, limits.MAX_ITEMS_PER_ORDER),
+        path,
+        "orderItems",
+        faults,
+    )
+    return OrderUpdate(
+        index=index,
+        mc_order_id=mc_order_id or "",
+        order_id=_text(obj, "orderId", path, faults, max_len=limits.MAX_ID_LENGTH, identifier=True),
+        status=_text(obj, "status", path, faults, max_len=limits.MAX_STATUS_LENGTH),
+        items=tuple(
+            _item(item, f"{path}.ORDER_ITEMS[{j}]", faults) for j, item in enumerate(items)
+        ),
+    )
+
+
+def parse_updates(body: Any) -> tuple[list[OrderUpdate], list[ErrorItem]]:
+    """The orders of an already JSON-decoded body (a list of objects), and every fault found.
+
+    The caller has checked that `body` is a list of dicts (else INVALID_REQUEST_BODY).
+    """
+    faults = _Faults()
+    orders = [_order(i, obj, faults) for i, obj in enumerate(body)]
+    return orders, _capped(faults.items)
+
+
+def _capped(items: list[ErrorItem]) -> list[ErrorItem]:
+    if len(items) <= limits.MAX_REPORTED_FAULTS:
+        return items
+    kept = items[: limits.MAX_REPORTED_FAULTS - 1]
+    rest = len(items) - len(kept)
+    kept.append(
+        ErrorItem(ORDER_MANAGEMENT, "TOO_MANY_ERRORS", f"{rest} more faults were not listed.")
+    )
+    return kept

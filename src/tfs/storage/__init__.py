@@ -1,0 +1,1 @@
+"""Storage: tables, migrations, engine, repositories and the unit of work."""

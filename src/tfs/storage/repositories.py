@@ -1,0 +1,439 @@
+"""All SQL of the service. Repositories run inside a unit of work and never commit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tfs.domain.orders import AppliedUpdate, ItemState, OrderState
+from tfs.domain.statuses import Status
+from tfs.storage.tables import (
+    credentials,
+    idempotency_keys,
+    item_errors,
+    item_history,
+    nonces,
+    order_items,
+    orders,
+    vendors,
+)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class Credential:
+    consumer_key: str
+    role: str
+    vendor_id: str | None
+    public_key_pem: str
+    fingerprint: str
+    revoked: bool
+    is_demo: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    kind: str
+    order_item_number: str | None
+    event_type: str | None
+    event_date: datetime | None
+    note: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    field_name: str | None
+    code: str | None
+    message: str | None
+    received_at: datetime
+
+
+@dataclass
+class OrderRecord:
+    """An order as stored, with what its items have been through."""
+
+    state: OrderState
+    histories: dict[int, list[HistoryRow]]
+    errors: dict[int, list[ErrorRow]]
+
+
+class Vendors:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, vendor_id: str, name: str | None, now: datetime) -> bool:
+        """False when the vendor already exists."""
+        if self.exists(vendor_id):
+            return False
+        self.conn.execute(insert(vendors).values(vendor_id=vendor_id, name=name, created_at=now))
+        return True
+
+    def exists(self, vendor_id: str) -> bool:
+        query = select(vendors.c.vendor_id).where(vendors.c.vendor_id == vendor_id)
+        return self.conn.execute(query).first() is not None
+
+    def all(self) -> list[tuple[str, str | None]]:
+        rows = self.conn.execute(select(vendors.c.vendor_id, vendors.c.name).order_by("vendor_id"))
+        return [(r.vendor_id, r.name) for r in rows]
+
+
+class Credentials:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, credential: Credential) -> None:
+        self.conn.execute(insert(credentials).values(**credential.__dict__))
+
+    def get(self, consumer_key: str) -> Credential | None:
+        row = self.conn.execute(
+            select(credentials).where(credentials.c.consumer_key == consumer_key)
+        ).first()
+        return _credential(row) if row else None
+
+    def all(self) -> list[Credential]:
+        rows = self.conn.execute(select(credentials).order_by(credentials.c.created_at))
+        return [_credential(r) for r in rows]
+
+    def revoke(self, consumer_key: str) -> bool:
+        result = self.conn.execute(
+            update(credentials)
+            .where(credentials.c.consumer_key == consumer_key)
+            .values(revoked=True)
+        )
+        return result.rowcount == 1
+
+
+def _credential(row: Any) -> Credential:
+    values = row._asdict()
+    values["created_at"] = as_utc(values["created_at"])
+    return Credential(**values)
+
+
+class Nonces:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(self, consumer_key: str, nonce: str, expires_at: datetime) -> bool:
+        """True the first time a nonce is seen for this key; False on a replay."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(nonces).values(
+                        consumer_key=consumer_key, nonce=nonce, expires_at=expires_at
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def purge_expired(self, now: datetime) -> int:
+        return self.conn.execute(delete(nonces).where(nonces.c.expires_at < now)).rowcount
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    request_hash: str
+    state: str
+    response_status: int | None
+    response_body: bytes | None
+    expires_at: datetime
+
+
+class IdempotencyKeys:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, consumer_key: str, key: str) -> IdempotencyRecord | None:
+        row = self.conn.execute(
+            select(
+                idempotency_keys.c.request_hash,
+                idempotency_keys.c.state,
+                idempotency_keys.c.response_status,
+                idempotency_keys.c.response_body,
+                idempotency_keys.c.expires_at,
+            ).where(idempotency_keys.c.consumer_key == consumer_key, idempotency_keys.c.key == key)
+        ).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            row.request_hash,
+            row.state,
+            row.response_status,
+            row.response_body,
+            as_utc(row.expires_at),
+        )
+
+    def start(
+        self, consumer_key: str, key: str, request_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        self.conn.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.consumer_key == consumer_key,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.expires_at < now,
+            )
+        )
+        self.conn.execute(
+            insert(idempotency_keys).values(
+                consumer_key=consumer_key,
+                key=key,
+                request_hash=request_hash,
+                state="running",
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    def finish(self, consumer_key: str, key: str, status: int, body: bytes) -> None:
+        self.conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.consumer_key == consumer_key, idempotency_keys.c.key == key)
+            .values(state="done", response_status=status, response_body=body)
+        )
+
+    def abandon(self, consumer_key: str, key: str) -> None:
+        self.conn.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.consumer_key == consumer_key,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.state == "running",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    vendor_id: str | None = None
+    mc_order_ids: tuple[str, ...] = ()
+    order_ids: tuple[str, ...] = ()
+    status: Status | None = None
+    updated_since: datetime | None = None
+    after: tuple[datetime, str] | None = None  # keyset cursor: (updated_at, mc_order_id)
+
+
+class Orders:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(self, order: OrderState, placement_hash: str, now: datetime) -> None:
+        self.conn.execute(
+            insert(orders).values(
+                mc_order_id=order.mc_order_id,
+                vendor_id=order.vendor_id,
+                order_id=order.order_id,
+                program_id=order.program_id,
+                status=order.status,
+                revision=order.revision,
+                placement_hash=placement_hash,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self.conn.execute(
+            insert(order_items),
+            [
+                {
+                    "mc_order_id": order.mc_order_id,
+                    "mc_id": i.mc_id,
+                    "item_id": i.id,
+                    "reward_item_id": i.reward_item_id,
+                    "description": i.description,
+                    "quantity": i.quantity,
+                    "status": i.status,
+                    "position": n,
+                }
+                for n, i in enumerate(order.items)
+            ],
+        )
+
+    def placement_hash(self, mc_order_id: str) -> str | None:
+        query = select(orders.c.placement_hash).where(orders.c.mc_order_id == mc_order_id)
+        return self.conn.execute(query).scalar()
+
+    def lock(self, vendor_id: str, mc_order_ids: Sequence[str]) -> dict[str, OrderState]:
+        """The vendor's orders among these ids, locked for update, in one id order (no deadlock)."""
+        if not mc_order_ids:
+            return {}
+        query = (
+            select(orders)
+            .where(orders.c.vendor_id == vendor_id, orders.c.mc_order_id.in_(mc_order_ids))
+            .order_by(orders.c.mc_order_id)
+            .with_for_update()
+        )
+        return {s.mc_order_id: s for s in self._states(self.conn.execute(query).all())}
+
+    def _states(self, rows: Sequence[Any]) -> list[OrderState]:
+        states = {
+            r.mc_order_id: OrderState(
+                mc_order_id=r.mc_order_id,
+                vendor_id=r.vendor_id,
+                order_id=r.order_id,
+                program_id=r.program_id,
+                status=Status(r.status),
+                revision=r.revision,
+                items=[],
+                updated_at=as_utc(r.updated_at),
+                created_at=as_utc(r.created_at),
+            )
+            for r in rows
+        }
+        if states:
+            item_rows = self.conn.execute(
+                select(order_items)
+                .where(order_items.c.mc_order_id.in_(list(states)))
+                .order_by(order_items.c.mc_order_id, order_items.c.position)
+            )
+            for r in item_rows:
+                states[r.mc_order_id].items.append(
+                    ItemState(
+                        pk=r.item_pk,
+                        mc_id=r.mc_id,
+                        id=r.item_id,
+                        status=Status(r.status),
+                        tracking_number=r.tracking_number,
+                        tracking_url=r.tracking_url,
+                        reward_item_id=r.reward_item_id,
+                        description=r.description,
+                        quantity=r.quantity,
+                    )
+                )
+        return list(states.values())
+
+    def history(
+        self, item_pks: Iterable[int]
+    ) -> tuple[dict[int, list[HistoryRow]], dict[int, list[ErrorRow]], set[tuple[int, str]]]:
+        """Histories and errors of these items, and the fingerprints of both."""
+        pks = list(item_pks)
+        histories: dict[int, list[HistoryRow]] = defaultdict(list)
+        errors: dict[int, list[ErrorRow]] = defaultdict(list)
+        known: set[tuple[int, str]] = set()
+        if not pks:
+            return histories, errors, known
+        h = item_history.c
+        for r in self.conn.execute(
+            select(item_history).where(h.item_pk.in_(pks)).order_by(h.history_pk)
+        ):
+            known.add((r.item_pk, r.fingerprint))
+            histories[r.item_pk].append(
+                HistoryRow(
+                    r.kind,
+                    r.order_item_number,
+                    r.event_type,
+                    as_utc(r.event_date) if r.event_date else None,
+                    r.note,
+                    as_utc(r.received_at),
+                )
+            )
+        e = item_errors.c
+        for r in self.conn.execute(
+            select(item_errors).where(e.item_pk.in_(pks)).order_by(e.error_pk)
+        ):
+            known.add((r.item_pk, r.fingerprint))
+            errors[r.item_pk].append(
+                ErrorRow(r.field_name, r.code, r.message, as_utc(r.received_at))
+            )
+        return histories, errors, known
+
+    def save(self, applied: Sequence[AppliedUpdate], now: datetime) -> None:
+        """Write what changed, a statement per table for the whole batch."""
+        changed = [a for a in applied if a.changed]
+        if not changed:
+            return
+        self.conn.execute(
+            update(orders)
+            .where(orders.c.mc_order_id == _bind("b_mc_order_id"))
+            .values(
+                order_id=_bind("b_order_id"),
+                status=_bind("b_status"),
+                revision=_bind("b_revision"),
+                updated_at=_bind("b_updated_at"),
+            ),
+            [
+                {
+                    "b_mc_order_id": a.order.mc_order_id,
+                    "b_order_id": a.order.order_id,
+                    "b_status": a.order.status,
+                    "b_revision": a.order.revision,
+                    "b_updated_at": now,
+                }
+                for a in changed
+            ],
+        )
+        self.conn.execute(
+            update(order_items)
+            .where(order_items.c.item_pk == _bind("b_item_pk"))
+            .values(
+                item_id=_bind("b_item_id"),
+                status=_bind("b_status"),
+                tracking_number=_bind("b_tracking_number"),
+                tracking_url=_bind("b_tracking_url"),
+            ),
+            [
+                {
+                    "b_item_pk": i.pk,
+                    "b_item_id": i.id,
+                    "b_status": i.status,
+                    "b_tracking_number": i.tracking_number,
+                    "b_tracking_url": i.tracking_url,
+                }
+                for a in changed
+                for i in a.order.items
+            ],
+        )
+        histories = [h.__dict__ | {"received_at": now} for a in changed for h in a.histories]
+        if histories:
+            self.conn.execute(insert(item_history), histories)
+        errors = [e.__dict__ | {"received_at": now} for a in changed for e in a.errors]
+        if errors:
+            self.conn.execute(insert(item_errors), errors)
+
+    def records(self, states: Sequence[OrderState]) -> list[OrderRecord]:
+        pks = [i.pk for s in states for i in s.items]
+        histories, errors, _ = self.history(pks)
+        return [OrderRecord(s, histories, errors) for s in states]
+
+    def get(self, mc_order_id: str) -> OrderRecord | None:
+        rows = self.conn.execute(select(orders).where(orders.c.mc_order_id == mc_order_id)).all()
+        if not rows:
+            return None
+        (record,) = self.records(self._states(rows))
+        return record
+
+    def find(self, flt: OrderFilter, limit: int) -> list[OrderRecord]:
+        o = orders.c
+        query = select(orders).order_by(o.updated_at, o.mc_order_id).limit(limit)
+        conditions = []
+        if flt.vendor_id is not None:
+            conditions.append(o.vendor_id == flt.vendor_id)
+        if flt.mc_order_ids:
+            conditions.append(o.mc_order_id.in_(flt.mc_order_ids))
+        if flt.order_ids:
+            conditions.append(o.order_id.in_(flt.order_ids))
+        if flt.status is not None:
+            conditions.append(o.status == flt.status.value)
+        if flt.updated_since is not None:
+            conditions.append(o.updated_at >= flt.updated_since)
+        if flt.after is not None:
+            at, last_id = flt.after
+            conditions.append(
+                or_(o.updated_at > at, and_(o.updated_at == at, o.mc_order_id > last_id))
+            )
+        rows = self.conn.execute(query.where(*conditions)).all()
+        by_id = {s.mc_order_id: s for s in self._states(rows)}
+        return self.records([by_id[r.mc_order_id] for r in rows])
+
+
+def _bind(name: str) -> Any:
+    return bindparam(name)

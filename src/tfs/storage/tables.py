@@ -1,0 +1,140 @@
+"""The table definitions; migrations must produce exactly these (a test compares them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+UtcDateTime = DateTime(timezone=True)
+
+vendors = Table(
+    "vendors",
+    metadata,
+    Column("vendor_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("consumer_key", String(200), primary_key=True),
+    Column("role", String(16), nullable=False),  # "vendor" | "platform"
+    Column("vendor_id", String(64), ForeignKey("vendors.vendor_id"), nullable=True),
+    Column("public_key_pem", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    # Made by `tfs demo`: refused when TFS_ENV=production.
+    Column("is_demo", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("mc_order_id", String(64), primary_key=True),
+    Column("vendor_id", String(64), ForeignKey("vendors.vendor_id"), nullable=False),
+    Column("order_id", String(64), nullable=True),
+    Column("program_id", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("placement_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "vendor_id", "updated_at", "mc_order_id"),
+    Index(None, "vendor_id", "order_id"),
+    Index(None, "vendor_id", "status"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("item_pk", Id, primary_key=True, autoincrement=True),
+    Column("mc_order_id", String(64), ForeignKey("orders.mc_order_id"), nullable=False),
+    Column("mc_id", String(64), nullable=False),
+    Column("item_id", String(64), nullable=True),
+    Column("reward_item_id", String(64), nullable=True),
+    Column("description", String(500), nullable=True),
+    Column("quantity", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tracking_number", String(128), nullable=True),
+    Column("tracking_url", String(2048), nullable=True),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("mc_order_id", "mc_id"),
+)
+
+# Everything that happened to an item: events the vendor sent, status moves and tracking changes
+# the service recorded. Nothing is ever updated or deleted here.
+item_history = Table(
+    "item_history",
+    metadata,
+    Column("history_pk", Id, primary_key=True, autoincrement=True),
+    Column("item_pk", Id, ForeignKey("order_items.item_pk"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("order_item_number", String(64), nullable=True),
+    Column("event_type", String(64), nullable=True),
+    Column("event_date", UtcDateTime, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("item_pk", "fingerprint"),
+)
+
+item_errors = Table(
+    "item_errors",
+    metadata,
+    Column("error_pk", Id, primary_key=True, autoincrement=True),
+    Column("item_pk", Id, ForeignKey("order_items.item_pk"), nullable=False),
+    Column("field_name", String(128), nullable=True),
+    Column("code", String(64), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("item_pk", "fingerprint"),
+)
+
+# Replay protection: a (consumer key, nonce) pair is accepted once while it can still be fresh.
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("consumer_key", String(200), primary_key=True),
+    Column("nonce", String(200), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("consumer_key", String(200), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # "running" | "done"
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)

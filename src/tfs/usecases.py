@@ -1,0 +1,244 @@
+"""Use cases: each one transaction, named for what a caller does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tfs.domain.orders import (
+    AppliedUpdate,
+    OrderRejected,
+    OrderState,
+    apply_update,
+    duplicate_order,
+    unknown_order,
+)
+from tfs.domain.placement import Placement
+from tfs.domain.updates import OrderUpdate
+from tfs.errors import (
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    NonceReused,
+    OrderAlreadyExists,
+    OrderNotFound,
+    UnknownVendor,
+)
+from tfs.storage.repositories import Credential, ErrorRow, HistoryRow, OrderFilter, OrderRecord
+from tfs.storage.unit_of_work import Store, UnitOfWork
+
+# A request left "running" this long is taken to have died; its key may be used again.
+IDEMPOTENCY_ABANDONED_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Nonce:
+    """A verified request's nonce, to be spent in the transaction of the work it asks for."""
+
+    consumer_key: str
+    value: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    consumer_key: str
+    key: str
+    request_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+
+
+@dataclass
+class OrderOutcome:
+    """One element of a status-update answer: the order as now stored, or why not."""
+
+    mc_order_id: str
+    order_id: str | None
+    record: OrderRecord | None = None
+    rejected: OrderRejected | None = None
+    applied: AppliedUpdate | None = field(default=None, repr=False)
+
+
+def spend_nonce(uow: UnitOfWork, nonce: Nonce | None) -> None:
+    if nonce is not None and not uow.nonces.record(
+        nonce.consumer_key, nonce.value, nonce.expires_at
+    ):
+        raise NonceReused()
+
+
+def replayed_response(
+    store: Store, idem: Idempotency, now: datetime, *, nonce: Nonce | None = None
+) -> StoredResponse | None:
+    """The stored answer to an earlier request with this key, or None after claiming the key."""
+    with store.transaction() as uow:
+        spend_nonce(uow, nonce)
+        record = uow.idempotency.get(idem.consumer_key, idem.key)
+        if record is not None and record.expires_at > now:
+            if record.request_hash != idem.request_hash:
+                raise IdempotencyKeyReused()
+            if record.state == "done":
+                assert record.response_status is not None and record.response_body is not None
+                return StoredResponse(record.response_status, record.response_body)
+            started = record.expires_at - (idem.expires_at - now)
+            if now - started < IDEMPOTENCY_ABANDONED_AFTER:
+                raise IdempotencyKeyInProgress()
+            uow.idempotency.abandon(idem.consumer_key, idem.key)
+        elif record is not None:
+            uow.idempotency.abandon(idem.consumer_key, idem.key)
+        uow.idempotency.start(idem.consumer_key, idem.key, idem.request_hash, now, idem.expires_at)
+    return None
+
+
+def release_idempotency_key(store: Store, idem: Idempotency) -> None:
+    """The request failed before it could answer: let the key be used again."""
+    with store.transaction() as uow:
+        uow.idempotency.abandon(idem.consumer_key, idem.key)
+
+
+def _outcome_records(
+    applied: AppliedUpdate,
+    histories: dict[int, list[HistoryRow]],
+    errors: dict[int, list[ErrorRow]],
+    now: datetime,
+) -> OrderRecord:
+    """The stored order after this update, built without reading back what was just written."""
+    for h in applied.histories:
+        histories[h.item_pk].append(
+            HistoryRow(h.kind, h.order_item_number, h.event_type, h.event_date, h.note, now)
+        )
+    for e in applied.errors:
+        errors[e.item_pk].append(ErrorRow(e.field_name, e.code, e.message, now))
+    return OrderRecord(applied.order, histories, errors)
+
+
+def apply_status_updates(
+    store: Store,
+    vendor_id: str,
+    updates: Sequence[OrderUpdate],
+    now: datetime,
+    *,
+    nonce: Nonce | None = None,
+    idempotency: Idempotency | None = None,
+    render: Callable[[list[OrderOutcome]], bytes] | None = None,
+) -> list[OrderOutcome]:
+    """Apply a vendor's batch: each order all or nothing, the batch in one transaction.
+
+    The orders are locked in id order up front, so that concurrent batches touching the same
+    orders serialise instead of losing updates or deadlocking.
+    """
+    with store.transaction() as uow:
+        spend_nonce(uow, nonce)
+        states = uow.orders.lock(vendor_id, sorted({u.mc_order_id for u in updates}))
+        pks = [i.pk for s in states.values() for i in s.items]
+        histories, errors, known = uow.orders.history(pks)
+        outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
+        uow.orders.save([o.applied for o in outcomes if o.applied], now)
+        for o in outcomes:
+            if o.applied is not None:
+                o.record = _outcome_records(o.applied, histories, errors, now)
+        if idempotency is not None and render is not None:
+            uow.idempotency.finish(idempotency.consumer_key, idempotency.key, 200, render(outcomes))
+    return outcomes
+
+
+def _mark_duplicates(batch: Sequence[OrderUpdate]) -> list[tuple[OrderUpdate, bool]]:
+    seen: set[str] = set()
+    marked = []
+    for u in batch:
+        marked.append((u, u.mc_order_id in seen))
+        seen.add(u.mc_order_id)
+    return marked
+
+
+def _apply_one(
+    marked: tuple[OrderUpdate, bool],
+    states: dict[str, OrderState],
+    known: set[tuple[int, str]],
+    now: datetime,
+) -> OrderOutcome:
+    update, duplicate = marked
+    outcome = OrderOutcome(update.mc_order_id, update.order_id)
+    try:
+        if duplicate:
+            raise duplicate_order(update.mc_order_id)
+        state = states.get(update.mc_order_id)
+        if state is None:
+            raise unknown_order(update.order_id, update.mc_order_id)
+        outcome.applied = apply_update(state, update, known, now)
+    except OrderRejected as rejected:
+        outcome.rejected = rejected
+    return outcome
+
+
+def place_order(
+    store: Store, placement: Placement, now: datetime, *, nonce: Nonce | None = None
+) -> tuple[OrderRecord, bool]:
+    """Place an order with its vendor. True when it is new; an identical repeat gives False."""
+    digest = placement.fingerprint()
+    with store.transaction() as uow:
+        spend_nonce(uow, nonce)
+        existing = uow.orders.placement_hash(placement.mc_order_id)
+        if existing is not None:
+            if existing != digest:
+                raise OrderAlreadyExists()
+            created = False
+        else:
+            if not uow.vendors.exists(placement.vendor_id):
+                raise UnknownVendor()
+            uow.orders.insert(placement.new_order(), digest, now)
+            created = True
+        record = uow.orders.get(placement.mc_order_id)
+    assert record is not None
+    return record, created
+
+
+def read_order(store: Store, mc_order_id: str, *, nonce: Nonce | None = None) -> OrderRecord:
+    with store.transaction() as uow:
+        spend_nonce(uow, nonce)
+        record = uow.orders.get(mc_order_id)
+    if record is None:
+        raise OrderNotFound()
+    return record
+
+
+def find_orders(
+    store: Store, flt: OrderFilter, limit: int, *, nonce: Nonce | None = None
+) -> list[OrderRecord]:
+    with store.transaction() as uow:
+        spend_nonce(uow, nonce)
+        return uow.orders.find(flt, limit)
+
+
+def purge_expired(store: Store, now: datetime) -> int:
+    """Forget nonces that can no longer be replayed (their timestamps are stale anyway)."""
+    with store.transaction() as uow:
+        return uow.nonces.purge_expired(now)
+
+
+def add_vendor(store: Store, vendor_id: str, name: str | None, now: datetime) -> bool:
+    """False when the vendor was already there (onboarding twice is harmless)."""
+    with store.transaction() as uow:
+        return uow.vendors.add(vendor_id, name, now)
+
+
+def add_credential(store: Store, credential: Credential) -> None:
+    with store.transaction() as uow:
+        if credential.vendor_id is not None and not uow.vendors.exists(credential.vendor_id):
+            raise UnknownVendor(f"Vendor {credential.vendor_id} does not exist.")
+        uow.credentials.add(credential)
+
+
+def list_credentials(store: Store) -> list[Credential]:
+    with store.transaction(readonly=True) as uow:
+        return uow.credentials.all()
+
+
+def revoke_credential(store: Store, consumer_key: str) -> bool:
+    with store.transaction() as uow:
+        return uow.credentials.revoke(consumer_key)
