@@ -10,6 +10,7 @@ from typing import Any
 from tfs.domain import limits
 from tfs.domain.orders import ItemState, OrderState
 from tfs.domain.statuses import Status
+from tfs.domain.updates import field_code, field_label
 from tfs.errors import ORDER_MANAGEMENT, ErrorItem
 
 
@@ -80,19 +81,21 @@ def _id(
     max_len: int = limits.MAX_ID_LENGTH,
 ) -> str | None:
     value = obj.get(field)
-    code = f"{path}{field.upper()}" if not path else f"{path}.{field.upper()}"
+    code = f"{path}.{field_code(field)}" if path else field_code(field)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # program ids are integers in the catalog API
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            faults.append(_fault("MISSING_REQUIRED_FIELD", code, f"{field} is blank or null."))
+            faults.append(
+                _fault("MISSING_REQUIRED_FIELD", code, f"{field_label(field)} is blank or null.")
+            )
         return None
     if not isinstance(value, str) or len(value) > max_len or any(ord(c) < 32 for c in value):
         faults.append(
             _fault(
                 "INVALID_FIELD_VALUE",
                 code,
-                f"{field} must be a string of at most {max_len} printable characters.",
+                f"{field_label(field)} must be a string of at most {max_len} printable characters.",
             )
         )
         return None
@@ -152,7 +155,7 @@ def parse_placement(obj: Any, prefix: str = "") -> tuple[Placement | None, list[
                 continue
             mc_id = _id(raw, "mcId", path, faults, required=True)
             if mc_id in seen:
-                faults.append(_fault("INVALID_FIELD_VALUE", f"{path}.MCID", "mcId is repeated."))
+                faults.append(_fault("INVALID_FIELD_VALUE", f"{path}.MC_ID", "McId is repeated."))
             seen.add(mc_id or "")
             items.append(
                 PlacedItem(

@@ -50,11 +50,13 @@ class OrderUpdate:
     items: tuple[ItemUpdate, ...]
 
 
-def _snake(field: str) -> str:
+def field_code(field: str) -> str:
+    """`mcOrderId` → `MC_ORDER_ID`, as in Mastercard's reason codes."""
     return _CAMEL.sub("_", field).upper()
 
 
-def _pascal(field: str) -> str:
+def field_label(field: str) -> str:
+    """`mcOrderId` → `McOrderId`, as in Mastercard's descriptions."""
     return field[:1].upper() + field[1:]
 
 
@@ -68,8 +70,8 @@ class _Faults:
         self.items.append(
             ErrorItem(
                 ORDER_MANAGEMENT,
-                f"MISSING_REQUIRED_FIELD_{path}.{_snake(field)}",
-                f"{_pascal(field)} is blank or null.",
+                f"MISSING_REQUIRED_FIELD_{path}.{field_code(field)}",
+                f"{field_label(field)} is blank or null.",
             )
         )
 
@@ -77,8 +79,8 @@ class _Faults:
         self.items.append(
             ErrorItem(
                 ORDER_MANAGEMENT,
-                f"INVALID_FIELD_VALUE_{path}.{_snake(field)}",
-                f"{_pascal(field)} {why}",
+                f"INVALID_FIELD_VALUE_{path}.{field_code(field)}",
+                f"{field_label(field)} {why}",
             )
         )
 
