@@ -37,6 +37,23 @@ POSTGRES_ENV = "TFS_TEST_POSTGRES_URL"
 BASE_PATH = "/loyalty/rewards"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI (`.ci/run` sets TFS_TEST_REQUIRE_SERVICES) the real services are required."""
+    if os.environ.get("TFS_TEST_REQUIRE_SERVICES") and not os.environ.get(POSTGRES_ENV):
+        raise pytest.UsageError(f"TFS_TEST_REQUIRE_SERVICES is set but {POSTGRES_ENV} is not")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI nothing may be skipped for want of a service: any skip fails the run."""
+    if not os.environ.get("TFS_TEST_REQUIRE_SERVICES"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"{len(skipped)} tests were skipped, but CI requires every service")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that touches the database runs on SQLite and, when given, on PostgreSQL."""
     if "backend" in metafunc.fixturenames:
