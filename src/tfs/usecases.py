@@ -24,8 +24,10 @@ from tfs.errors import (
     OrderNotFound,
     UnknownVendor,
 )
+from tfs.storage.events import ORDER_PLACED, ORDER_STATUS_CHANGED, Event, NewEvent
 from tfs.storage.repositories import Credential, ErrorRow, HistoryRow, OrderFilter, OrderRecord
 from tfs.storage.unit_of_work import Store, UnitOfWork
+from tfs.views import order_detail
 
 # A request left "running" this long is taken to have died; its key may be used again.
 IDEMPOTENCY_ABANDONED_AFTER = timedelta(minutes=2)
@@ -139,12 +141,43 @@ def apply_status_updates(
         histories, errors, known = uow.orders.history(pks)
         outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
         uow.orders.save([o.applied for o in outcomes if o.applied], now)
+        announced = []
         for o in outcomes:
             if o.applied is not None:
                 o.record = _outcome_records(o.applied, histories, errors, now)
+                if o.applied.changed:
+                    announced.append(_changed_event(o.record, o.applied, now))
+        # The outbox rows commit with the changes they announce, or not at all.
+        uow.events.add(announced)
         if idempotency is not None and render is not None:
             uow.idempotency.finish(idempotency.consumer_key, idempotency.key, 200, render(outcomes))
     return outcomes
+
+
+def _changed_event(record: OrderRecord, applied: AppliedUpdate, now: datetime) -> NewEvent:
+    s = record.state
+    changes = [
+        {"mcId": c.mc_id, "field": c.field, "from": c.before, "to": c.after}
+        if c.mc_id is not None
+        else {"field": c.field, "from": c.before, "to": c.after}
+        for c in applied.changes
+    ]
+    for h in applied.histories:
+        if h.kind == "vendor":
+            item = next(i for i in s.items if i.pk == h.item_pk)
+            changes.append({"mcId": item.mc_id, "field": "histories", "from": None, "to": h.note})
+    for e in applied.errors:
+        item = next(i for i in s.items if i.pk == e.item_pk)
+        changes.append({"mcId": item.mc_id, "field": "errors", "from": None, "to": e.code})
+    return NewEvent(
+        ORDER_STATUS_CHANGED,
+        s.vendor_id,
+        s.mc_order_id,
+        s.order_id,
+        s.revision,
+        now,
+        {"order": order_detail(record), "changes": changes},
+    )
 
 
 def _mark_duplicates(batch: Sequence[OrderUpdate]) -> list[tuple[OrderUpdate, bool]]:
@@ -194,6 +227,21 @@ def place_order(
             uow.orders.insert(placement.new_order(), digest, now)
             created = True
         record = uow.orders.get(placement.mc_order_id)
+        if created and record is not None:
+            s = record.state
+            uow.events.add(
+                [
+                    NewEvent(
+                        ORDER_PLACED,
+                        s.vendor_id,
+                        s.mc_order_id,
+                        s.order_id,
+                        s.revision,
+                        now,
+                        {"order": order_detail(record), "changes": []},
+                    )
+                ]
+            )
     assert record is not None
     return record, created
 
@@ -242,3 +290,28 @@ def list_credentials(store: Store) -> list[Credential]:
 def revoke_credential(store: Store, consumer_key: str) -> bool:
     with store.transaction() as uow:
         return uow.credentials.revoke(consumer_key)
+
+
+def stamp_events(store: Store) -> int:
+    """Number the events committed since the last call (cheap when there are none)."""
+    with store.transaction(readonly=True) as uow:
+        if not uow.events.has_unstamped():
+            return 0
+    with store.transaction() as uow:
+        return uow.events.stamp()
+
+
+def read_events(
+    store: Store,
+    after: int,
+    limit: int,
+    *,
+    vendor_id: str | None = None,
+    mc_order_id: str | None = None,
+    nonce: Nonce | None = None,
+) -> list[Event]:
+    """The change feed: events after a cursor, in sequence order."""
+    stamp_events(store)
+    with store.transaction() as uow:
+        spend_nonce(uow, nonce)
+        return uow.events.after(after, limit, vendor_id=vendor_id, mc_order_id=mc_order_id)

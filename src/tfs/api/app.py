@@ -123,6 +123,7 @@ def api_routes() -> list[Route]:
         Route("/vendors/{vendor_id}/orders/status", routes.get_order_status, methods=["GET"]),
         Route("/orders", routes.post_order, methods=["POST"]),
         Route("/orders/{mc_order_id}", routes.get_order, methods=["GET"]),
+        Route("/events", routes.get_events, methods=["GET"]),
     ]
 
 

@@ -253,3 +253,32 @@ def _get_order(request: Request) -> Response:
     require_platform(caller)
     record = usecases.read_order(app.store, request.path_params["mc_order_id"], nonce=caller.nonce)
     return json_response(render.encode(render.order_detail(record)))
+
+
+# --- Platform: GET {base}/events --------------------------------------------------------------
+
+
+async def get_events(request: Request) -> Response:
+    return await run_in_threadpool(_get_events, request)
+
+
+def _get_events(request: Request) -> Response:
+    app = ctx(request)
+    caller = authenticate(request, b"", app.settings, app.store)
+    require_platform(caller)
+    q = request.query_params
+    raw_after = q.get("after", "0")
+    if not raw_after.isdigit() or len(raw_after) > 18:
+        raise _invalid("after", "must be a cursor this service gave out (a whole number).")
+    after = int(raw_after)
+    events = usecases.read_events(
+        app.store,
+        after,
+        _limit(request),
+        vendor_id=q.get("vendorId"),
+        mc_order_id=q.get("mcOrderId"),
+        nonce=caller.nonce,
+    )
+    cursor = str(events[-1].sequence) if events else str(after)
+    body = b'{"events":[' + b",".join(e.to_json() for e in events) + b'],"nextCursor":'
+    return json_response(body + render.encode(cursor) + b"}")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -137,4 +138,30 @@ idempotency_keys = Table(
     Column("response_body", LargeBinary, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+# The outbox: one row per committed change, written in the transaction of the change itself.
+# `sequence` is stamped afterwards, in one serialised step, in the order the rows became visible
+# (see storage/events.py): that order is the commit order the change feed promises.
+events = Table(
+    "events",
+    metadata,
+    Column("event_pk", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("vendor_id", String(64), nullable=False),
+    Column("mc_order_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("sequence", BigInteger, nullable=True, unique=True),
+    UniqueConstraint("mc_order_id", "revision"),
+    Index(
+        "ix_events_unstamped",
+        "event_pk",
+        postgresql_where=text("sequence IS NULL"),
+        sqlite_where=text("sequence IS NULL"),
+    ),
+    Index(None, "vendor_id", "sequence"),
 )

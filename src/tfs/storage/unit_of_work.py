@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tfs.errors import ServiceUnavailable
+from tfs.storage.events import Events
 from tfs.storage.repositories import Credentials, IdempotencyKeys, Nonces, Orders, Vendors
 
 
@@ -22,6 +23,7 @@ class UnitOfWork:
         self.nonces = Nonces(conn)
         self.orders = Orders(conn)
         self.idempotency = IdempotencyKeys(conn)
+        self.events = Events(conn)
 
 
 class Store:

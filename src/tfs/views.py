@@ -1,0 +1,93 @@
+"""JSON views of orders, shared by the HTTP answers and the events that announce changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from tfs.domain.orders import ItemState
+from tfs.storage.repositories import OrderRecord
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def iso(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    spec = "seconds" if value.microsecond == 0 else "milliseconds"
+    return value.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def compact(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if v is not None}
+
+
+def _item(item: ItemState, record: OrderRecord) -> dict[str, Any]:
+    return compact(
+        {
+            "id": item.id,
+            "mcId": item.mc_id,
+            "status": item.status.value,
+            "trackingNumber": item.tracking_number,
+            "trackingUrl": item.tracking_url,
+            "errors": [
+                compact(
+                    {
+                        "fieldName": e.field_name,
+                        "code": e.code,
+                        "message": e.message,
+                        "receivedAt": iso(e.received_at),
+                    }
+                )
+                for e in record.errors.get(item.pk, ())
+            ],
+            "histories": [
+                compact(
+                    {
+                        "orderItemNumber": h.order_item_number or item.id,
+                        "eventType": h.event_type,
+                        "eventDate": iso(h.event_date) if h.event_date else None,
+                        "note": h.note,
+                        "receivedAt": iso(h.received_at),
+                    }
+                )
+                for h in record.histories.get(item.pk, ())
+            ],
+        }
+    )
+
+
+def order_status(record: OrderRecord) -> dict[str, Any]:
+    """`OrderStatus`: the order as stored, as a vendor sees it."""
+    s = record.state
+    return compact(
+        {
+            "orderId": s.order_id,
+            "mcOrderId": s.mc_order_id,
+            "status": s.status.value,
+            "orderItems": [_item(i, record) for i in s.items],
+        }
+    )
+
+
+def order_detail(record: OrderRecord) -> dict[str, Any]:
+    """`OrderStatus` plus what the platform also holds: vendor, program, revision, times."""
+    s = record.state
+    out = order_status(record)
+    out.update(
+        compact(
+            {
+                "vendorId": s.vendor_id,
+                "programId": s.program_id,
+                "revision": s.revision,
+                "createdAt": iso(s.created_at) if s.created_at else None,
+                "updatedAt": iso(s.updated_at) if s.updated_at else None,
+            }
+        )
+    )
+    return out
