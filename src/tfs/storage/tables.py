@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -164,4 +165,13 @@ events = Table(
         sqlite_where=text("sequence IS NULL"),
     ),
     Index(None, "vendor_id", "sequence"),
+)
+
+# Per-credential request counters, shared by every API process (see tfs/ratelimit.py).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
 )
