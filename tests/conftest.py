@@ -137,7 +137,8 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, base_path=BASE_PATH)
+    # No rate limit unless a test asks for one: tests send bursts on purpose.
+    return Settings(database_url=database_url, base_path=BASE_PATH, rate_limit=None)
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +153,8 @@ def start_server(database_url: str) -> Iterator[Callable[..., LiveServer]]:
     started: list[LiveServer] = []
 
     def start(**changes: Any) -> LiveServer:
-        live = LiveServer(Settings(database_url=database_url, base_path=BASE_PATH).with_(**changes))
+        base = Settings(database_url=database_url, base_path=BASE_PATH, rate_limit=None)
+        live = LiveServer(base.with_(**changes))
         started.append(live.__enter__())
         return live
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import IntegrityError
 
 from tfs import credentials as creds
 from tfs import usecases
@@ -73,6 +75,9 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     ctx.store  # noqa: B018 - migrates or refuses before any worker starts
+    # Worker processes read their settings from the environment; tell them how many there are
+    # (one process on SQLite may keep rate-limit counters in memory).
+    os.environ["TFS_WORKERS"] = str(workers)
     uvicorn.run(
         "tfs.api.app:create_app_from_env",
         factory=True,
@@ -146,6 +151,8 @@ def _register(
         )
     except TfsError as exc:
         _fail(exc.description, EXIT_REFUSED)
+    except IntegrityError:
+        _fail(f"consumer key {consumer_key} is already registered", EXIT_REFUSED)
 
 
 @credentials.command("add")
@@ -260,16 +267,24 @@ def send_status(
     file: Path,
 ) -> None:
     """Send a status update as a vendor would, signed with Mastercard's own client library."""
+    import requests
+    from oauth1.authenticationutils import load_signing_key
+
     from tfs.vendor_client import post_signed
 
-    status, text = post_signed(
-        f"{base_url.rstrip('/')}/vendors/{vendor_id}/orders/status",
-        file.read_bytes(),
-        consumer_key,
-        p12,
-        password,
-        idempotency_key,
-    )
+    try:
+        load_signing_key(p12, password)
+    except ValueError:
+        _fail(f"cannot open {p12}: wrong password or not a PKCS#12 file", EXIT_USAGE)
+    url = f"{base_url.rstrip('/')}/vendors/{vendor_id}/orders/status"
+    try:
+        status, text = post_signed(
+            url, file.read_bytes(), consumer_key, p12, password, idempotency_key
+        )
+    except requests.ConnectionError:
+        _fail(f"could not connect to {url}", EXIT_REFUSED)
+    except requests.RequestException as exc:
+        _fail(f"request to {url} failed: {exc}", EXIT_REFUSED)
     click.echo(f"HTTP {status}")
     click.echo(text)
     if status >= 400:

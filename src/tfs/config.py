@@ -30,6 +30,9 @@ class Settings:
     env: Environment = Environment.DEVELOPMENT
     idempotency_ttl_s: int = 24 * 3600
     log_level: str = "INFO"
+    rate_limit: str | None = "100/second"
+    redis_url: str | None = None
+    workers: int = 1
 
     @property
     def is_production(self) -> bool:
@@ -71,6 +74,13 @@ def default_database_url(cwd: Path | None = None) -> str:
     return f"sqlite:///{base / 'var' / 'tfs.db'}"
 
 
+def _rate(raw: str | None) -> str | None:
+    from tfs.ratelimit import parse_rate
+
+    parse_rate(raw)  # refuse a malformed rate here, at start-up
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (or the given mapping). Call once, at an entry point."""
     env = os.environ if env is None else env
@@ -88,4 +98,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         env=environment,
         idempotency_ttl_s=_int(env, "TFS_IDEMPOTENCY_TTL_S", 24 * 3600),
         log_level=env.get("TFS_LOG_LEVEL", "INFO").upper(),
+        rate_limit=_rate(env.get("TFS_RATE_LIMIT", "100/second")),
+        redis_url=env.get("TFS_REDIS_URL") or None,
+        workers=_int(env, "TFS_WORKERS", 1),
     )

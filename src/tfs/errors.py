@@ -19,6 +19,7 @@
         ├── IdempotencyKeyReused      422
         ├── IdempotencyKeyInProgress  409
         ├── RouteNotFound, MethodNotAllowed
+        ├── RateLimitExceeded         429, Recoverable, Retry-After
         └── ServiceUnavailable        503, Recoverable
 
 Code below the HTTP edge raises these; one handler renders every one of them in the Mastercard
@@ -212,6 +213,21 @@ class MethodNotAllowed(ServiceError):
     status = 405
     reason_code = "METHOD_NOT_ALLOWED"
     default_description = "Method not allowed."
+
+
+class RateLimitExceeded(ServiceError):
+    status = 429
+    reason_code = "RATE_LIMIT_EXCEEDED"
+    recoverable = True
+    default_description = "Too many requests for this credential; retry after the given delay."
+
+    def __init__(self, description: str | None = None, *, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(description)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(ServiceError):

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,7 +26,8 @@ from tfs.api.context import AppContext
 from tfs.config import Settings
 from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
 from tfs.logs import correlation_id
-from tfs.storage.db import is_up_to_date, make_engine
+from tfs.ratelimit import make_limiter, parse_rate
+from tfs.storage.db import is_sqlite, is_up_to_date, make_engine
 from tfs.storage.unit_of_work import Store
 
 log = logging.getLogger("tfs.http")
@@ -117,6 +119,17 @@ async def _purge_nonces(store: Store) -> None:
             await run_in_threadpool(usecases.purge_expired, store, datetime.now(UTC))
 
 
+def _check_schema(store: Store) -> None:
+    """Refuse an outdated database; start anyway when it cannot be reached (503 until it can)."""
+    try:
+        current = is_up_to_date(store.engine)
+    except OperationalError:
+        log.warning("database unreachable at start-up; answering 503 until it is back")
+        return
+    if not current:
+        raise RuntimeError("The database is not at the latest migration: run `tfs db upgrade`.")
+
+
 def api_routes() -> list[Route]:
     return [
         Route("/vendors/{vendor_id}/orders/status", routes.post_order_status, methods=["POST"]),
@@ -135,8 +148,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        if not await run_in_threadpool(is_up_to_date, store.engine):
-            raise RuntimeError("The database is not at the latest migration: run `tfs db upgrade`.")
+        await run_in_threadpool(_check_schema, store)
         purger = asyncio.create_task(_purge_nonces(store))
         yield
         purger.cancel()
@@ -157,7 +169,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Exception: unexpected_error,
         },
     )
-    app.state.ctx = AppContext(settings, store)
+    limiter = make_limiter(
+        parse_rate(settings.rate_limit),
+        store.engine,
+        redis_url=settings.redis_url,
+        single_process=is_sqlite(settings.database_url) and settings.workers == 1,
+    )
+    app.state.ctx = AppContext(settings, store, limiter)
     app.add_middleware(CorrelationMiddleware)
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tfs.config import Settings
+from tfs.ratelimit import RateLimiter
 from tfs.storage.unit_of_work import Store
 
 
@@ -12,3 +13,4 @@ from tfs.storage.unit_of_work import Store
 class AppContext:
     settings: Settings
     store: Store
+    limiter: RateLimiter | None = None

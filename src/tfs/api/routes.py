@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from tfs import usecases
 from tfs.api import render
-from tfs.api.auth import authenticate, require_platform, require_vendor
+from tfs.api.auth import Caller, authenticate, require_platform, require_vendor
 from tfs.api.context import AppContext
 from tfs.domain.placement import parse_placement
 from tfs.domain.statuses import parse_status
@@ -74,6 +74,14 @@ def _decode(body: bytes) -> Any:
         raise InvalidRequestBody("Request body is not valid JSON.") from exc
 
 
+def _authenticated(request: Request, body: bytes, app: AppContext) -> Caller:
+    """The verified caller, counted against its credential's rate limit."""
+    caller = authenticate(request, body, app.settings, app.store)
+    if app.limiter is not None:
+        app.limiter.hit(caller.credential.consumer_key)
+    return caller
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -89,7 +97,7 @@ async def post_order_status(request: Request) -> Response:
 def _post_order_status(request: Request, body: bytes) -> Response:
     app = ctx(request)
     vendor_id = request.path_params["vendor_id"]
-    caller = authenticate(request, body, app.settings, app.store)
+    caller = _authenticated(request, body, app)
     require_vendor(caller, vendor_id)
     _require_json(request)
     data = _decode(body)
@@ -207,7 +215,7 @@ def _filter(request: Request, vendor_id: str) -> OrderFilter:
 def _get_order_status(request: Request) -> Response:
     app = ctx(request)
     vendor_id = request.path_params["vendor_id"]
-    caller = authenticate(request, b"", app.settings, app.store)
+    caller = _authenticated(request, b"", app)
     require_vendor(caller, vendor_id, platform_may_read=True)
     flt, limit = _filter(request, vendor_id), _limit(request)
     records = usecases.find_orders(app.store, flt, limit + 1, nonce=caller.nonce)
@@ -233,7 +241,7 @@ async def post_order(request: Request) -> Response:
 
 def _post_order(request: Request, body: bytes) -> Response:
     app = ctx(request)
-    caller = authenticate(request, body, app.settings, app.store)
+    caller = _authenticated(request, body, app)
     require_platform(caller)
     _require_json(request)
     placement, faults = parse_placement(_decode(body))
@@ -249,7 +257,7 @@ async def get_order(request: Request) -> Response:
 
 def _get_order(request: Request) -> Response:
     app = ctx(request)
-    caller = authenticate(request, b"", app.settings, app.store)
+    caller = _authenticated(request, b"", app)
     require_platform(caller)
     record = usecases.read_order(app.store, request.path_params["mc_order_id"], nonce=caller.nonce)
     return json_response(render.encode(render.order_detail(record)))
@@ -264,7 +272,7 @@ async def get_events(request: Request) -> Response:
 
 def _get_events(request: Request) -> Response:
     app = ctx(request)
-    caller = authenticate(request, b"", app.settings, app.store)
+    caller = _authenticated(request, b"", app)
     require_platform(caller)
     q = request.query_params
     raw_after = q.get("after", "0")

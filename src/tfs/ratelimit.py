@@ -1,0 +1,136 @@
+"""Per-credential rate limits, shared by every API process.
+
+The counting is the `limits` library's fixed-window strategy. Its counters live where every
+process sees them: in Redis when TFS_REDIS_URL is set, else in the database (a `limits` storage
+written here, one upsert per request), or in memory when the service is one process on SQLite
+(then memory *is* shared by every process there is).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import Engine, delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from tfs.errors import ConfigurationError, RateLimitExceeded
+from tfs.storage.tables import rate_limits
+
+
+class DatabaseStorage(Storage):
+    """A `limits` storage on the service's own database (SQLite or PostgreSQL)."""
+
+    STORAGE_SCHEME = ["tfs-database"]  # noqa: RUF012 - the shape `limits` declares
+
+    def __init__(self, engine: Engine, **options: Any) -> None:
+        self.engine = engine
+        super().__init__(None, wrap_exceptions=False)
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return DBAPIError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(rate_limits).values(key=key, count=amount, expires_at=now + expiry)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[rate_limits.c.key],
+            set_={
+                "count": text(
+                    "CASE WHEN rate_limits.expires_at <= :now THEN excluded.count "
+                    "ELSE rate_limits.count + excluded.count END"
+                ).bindparams(now=now),
+                "expires_at": text(
+                    "CASE WHEN rate_limits.expires_at <= :now2 THEN excluded.expires_at "
+                    "ELSE rate_limits.expires_at END"
+                ).bindparams(now2=now),
+            },
+        ).returning(rate_limits.c.count)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # A counter lost in a crash costs nothing; do not wait for the disk.
+                conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            count: int = conn.execute(stmt).scalar_one()
+        return count
+
+    def _row(self, key: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(rate_limits.c.count, rate_limits.c.expires_at).where(
+                    rate_limits.c.key == key
+                )
+            ).first()
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return int(row.count) if row is not None and row.expires_at > time.time() else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return float(row.expires_at) if row is not None else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except DBAPIError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(rate_limits)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
+
+    def purge_expired(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(rate_limits).where(rate_limits.c.expires_at <= time.time()))
+
+
+def parse_rate(raw: str | None) -> RateLimitItem | None:
+    """`50/second`, `3000 per minute`, …; `off` (or empty) for no limit."""
+    if raw is None or raw.strip().lower() in ("", "off", "none", "0"):
+        return None
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"TFS_RATE_LIMIT: {exc}") from exc
+
+
+class RateLimiter:
+    def __init__(self, rate: RateLimitItem, storage: Storage) -> None:
+        self.rate = rate
+        self.storage = storage
+        self.strategy = FixedWindowRateLimiter(storage)
+
+    def hit(self, consumer_key: str) -> None:
+        """Count one request; raise RateLimitExceeded (429, Retry-After) over the limit."""
+        if self.strategy.hit(self.rate, consumer_key):
+            return
+        reset_at = self.strategy.get_window_stats(self.rate, consumer_key).reset_time
+        raise RateLimitExceeded(retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def make_limiter(
+    rate: RateLimitItem | None, engine: Engine, *, redis_url: str | None, single_process: bool
+) -> RateLimiter | None:
+    if rate is None:
+        return None
+    storage: Storage
+    if redis_url:
+        storage = RedisStorage(redis_url)
+    elif single_process:
+        storage = MemoryStorage()
+    else:
+        storage = DatabaseStorage(engine)
+    return RateLimiter(rate, storage)
