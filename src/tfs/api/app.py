@@ -24,6 +24,7 @@ from tfs import usecases
 from tfs.api import render, routes
 from tfs.api.context import AppContext
 from tfs.config import Settings
+from tfs.domain import limits
 from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
 from tfs.logs import correlation_id
 from tfs.ratelimit import make_limiter, parse_rate
@@ -46,14 +47,15 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
-        cid = given if 0 < len(given) <= 128 and given.isprintable() else str(uuid.uuid4())
+        ok = 0 < len(given) <= limits.MAX_CORRELATION_ID_LENGTH and given.isprintable()
+        cid = given if ok else str(uuid.uuid4())
         token = correlation_id.set(cid)
-        started, status = time.perf_counter(), 500
+        started, status, status_sent = time.perf_counter(), 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 message["headers"] = [
                     *message.get("headers", []),
                     (CORRELATION_HEADER.encode(), cid.encode()),
@@ -62,6 +64,15 @@ class CorrelationMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Handled here rather than by Starlette's outermost error middleware, so that even a
+            # 500 carries the correlation id. The trace goes to the log, never to the client.
+            log.exception("unexpected error")
+            if status_sent:
+                raise
+            status = 500
+            response = routes.json_response(render.error(TfsError()), 500)
+            await response(scope, receive, send_with_id)
         finally:
             log.info(
                 "request",
@@ -91,12 +102,6 @@ def http_error(request: Request, exc: Exception) -> Response:
         mapped = TfsError(str(exc.detail))
         mapped.status = exc.status_code
     return tfs_error(request, mapped)
-
-
-def unexpected_error(_request: Request, exc: Exception) -> Response:
-    # The trace goes to the log, never to the client.
-    log.error("unexpected error", exc_info=exc)
-    return routes.json_response(render.error(TfsError()), 500)
 
 
 async def health(_request: Request) -> Response:
@@ -166,7 +171,6 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         exception_handlers={
             TfsError: tfs_error,
             HTTPException: http_error,
-            Exception: unexpected_error,
         },
     )
     limiter = make_limiter(

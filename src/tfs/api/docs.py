@@ -1,32 +1,1276 @@
-"""The contract: the OpenAPI document at /openapi.json and a page to read it."""
+"""The contract: the OpenAPI 3.0.3 document at /openapi.json and a readable page of it at /docs.
+
+The document is Python data built from the constants the code enforces (limits, statuses,
+result codes, error classes, settings), so that it cannot drift from them unseen;
+tests/test_openapi.py checks that the live service answers as it says. Schema and field names
+are Mastercard's (Traditional Fulfillment Service 1.0.4) wherever Mastercard has one.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from tfs import __version__
+from tfs import errors as e
 from tfs.api import render
 from tfs.config import Settings
+from tfs.domain import limits
+from tfs.domain import orders as o
+from tfs.domain.statuses import ALIASES, FINAL, TRANSITIONS, Status
+from tfs.storage import events
+
+Obj = dict[str, Any]
+JSON = "application/json"
+SECURITY = "MastercardOAuth1"
+SOURCE = e.ORDER_MANAGEMENT
+MAX_FILTER_VALUES = limits.MAX_FILTER_VALUES
+MAX_EVENT_DATE_LENGTH = limits.MAX_EVENT_DATE_LENGTH
+MAX_IDEMPOTENCY_KEY_LENGTH = limits.MAX_IDEMPOTENCY_KEY_LENGTH
+MAX_CORRELATION_ID_LENGTH = limits.MAX_CORRELATION_ID_LENGTH
+
+# --- small builders ---------------------------------------------------------------------------
 
 
-def openapi(settings: Settings) -> dict[str, Any]:
+def _ref(kind: str, name: str) -> Obj:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _schema(name: str) -> Obj:
+    return _ref("schemas", name)
+
+
+def _text(description: str, max_len: int | None = None, example: Any = None, **extra: Any) -> Obj:
+    out: Obj = {"type": "string", "description": description}
+    if max_len is not None:
+        out["maxLength"] = max_len
+    if example is not None:
+        out["example"] = example
+    return out | extra
+
+
+def _array(items: Obj, description: str, **extra: Any) -> Obj:
+    return {"type": "array", "description": description, "items": items, **extra}
+
+
+def _object(description: str, properties: Obj, required: str = "") -> Obj:
+    """An object schema; `required` names the required properties, space-separated."""
+    out: Obj = {"type": "object", "description": description, "properties": properties}
+    if required:
+        out["required"] = required.split()
+    return out
+
+
+def _received_at(what: str) -> Obj:
+    return _text(
+        f"Ours, answers only: when this service received the {what} (UTC).",
+        format="date-time",
+        readOnly=True,
+        example="2023-10-03T21:06:00.123Z",
+    )
+
+
+# --- vocabulary -------------------------------------------------------------------------------
+
+
+def _in_order(statuses: frozenset[Status]) -> str:
+    return ", ".join(s.value for s in Status if s in statuses)
+
+
+def _status_vocabulary() -> str:
+    """The status values, aliases and moves, as statuses.py has them."""
+    aliases = "; ".join(
+        f"{s.value} ← " + ", ".join(a for a, t in ALIASES.items() if t is s)
+        for s in Status
+        if s in ALIASES.values()
+    )
+    moves = "; ".join(f"{s.value} → {_in_order(t)}" for s, t in TRANSITIONS.items())
+    return (
+        f"Canonical values (always the ones answered): {', '.join(s.value for s in Status)}. "
+        "A request may use a canonical value or an alias, compared ignoring case, spaces, "
+        f"hyphens and underscores. Aliases: {aliases}. Allowed moves: {moves}; repeating the "
+        f"current status is always allowed; {_in_order(FINAL)} are final. An unknown value "
+        f"fails the order with errorCode {o.UNKNOWN_STATUS}, a move not allowed with "
+        f"{o.ILLEGAL_TRANSITION} (inside a 200)."
+    )
+
+
+RESULT_CODES = {
+    o.UNKNOWN_ORDER: "the pair (orderId, mcOrderId) is not an order of this vendor",
+    o.UNKNOWN_ITEM: "an item's pair (id, mcId) is not an item of the order",
+    o.UNKNOWN_STATUS: "a status is neither a known status nor an alias",
+    o.ILLEGAL_TRANSITION: "a status move is not allowed (see OrderStatus.status)",
+    o.DUPLICATE_ORDER: "the mcOrderId appears earlier in the same request; only the first applies",
+}
+
+
+def _result_codes() -> str:
+    return "; ".join(f"{code}: {why}" for code, why in RESULT_CODES.items())
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+def _order_props(status: Obj) -> Obj:
     return {
-        "openapi": "3.0.3",
-        "info": {"title": "Traditional Fulfillment Service", "version": "0.1.0"},
-        "paths": {},
+        "orderId": _text(
+            "Order Id of Vendor. Bound to the order the first time it is sent; a different "
+            f"value later fails the order with errorCode {o.UNKNOWN_ORDER}.",
+            limits.MAX_ID_LENGTH,
+            "656afd7-2396-54345-34545",
+        ),
+        "mcOrderId": _text(
+            "Order Id of Mastercard.",
+            limits.MAX_ID_LENGTH,
+            "afd72396-b9c0-11ed-afa1-0242ac120002",
+        ),
+        "orderItems": _array(
+            _schema("OrderItemStatus"),
+            "order items list. In a request: the items to update; in an answer: every item.",
+            maxItems=limits.MAX_ITEMS_PER_ORDER,
+        ),
+        "status": status,
     }
 
 
+def _order_status_schemas(settings: Settings) -> Obj:
+    status = _text(f"Order Status. {_status_vocabulary()}", limits.MAX_STATUS_LENGTH, "Pending")
+    return {
+        "OrderStatusArray": _array(
+            _schema("OrderStatus"),
+            "order status array list (the request body of updateOrderStatus). More than "
+            f"{settings.max_orders_per_request} orders is refused with 413.",
+            maxItems=settings.max_orders_per_request,
+        ),
+        "OrderStatus": _object(
+            "An order's status. In a request, what the vendor reports: with orderItems, each "
+            "named item is updated and the order follows its items when they all agree (unless "
+            "status is given too); with a status and no items, every item not final moves with "
+            "the order. In an answer, the order as stored.",
+            _order_props(status),
+            "mcOrderId",
+        ),
+        "OrderItemStatus": _object(
+            "An order item's status.",
+            {
+                "id": _text(
+                    "Order Item Id of Vendor. Bound on first sight; a different value later "
+                    f"fails the order with errorCode {o.UNKNOWN_ITEM}.",
+                    limits.MAX_ID_LENGTH,
+                    "order-item-1",
+                ),
+                "mcId": _text(
+                    "Order Item Id of Mastercard.",
+                    limits.MAX_ID_LENGTH,
+                    "efa03f08-b9c0-11ed-afa1-0242ac120002",
+                ),
+                "status": _text(
+                    f"Item status. {_status_vocabulary()}", limits.MAX_STATUS_LENGTH, "Pending"
+                ),
+                "trackingNumber": _text(
+                    "Order tracking number. Every change is also kept as a trackingUpdate "
+                    "history event.",
+                    limits.MAX_TRACKING_NUMBER_LENGTH,
+                    "Track123",
+                ),
+                "trackingUrl": _text(
+                    "Order tracking url (http or https).",
+                    limits.MAX_URL_LENGTH,
+                    "https://tracking-url.com/order/123",
+                ),
+                "errors": _array(
+                    _schema("OrderItemError"),
+                    "order items error list. A request carries at most "
+                    f"{limits.MAX_ERRORS_PER_ITEM} per item; an answer lists every error ever "
+                    "reported for the item, each once.",
+                ),
+                "histories": _array(
+                    _schema("History"),
+                    "history detail of order item. A request carries at most "
+                    f"{limits.MAX_HISTORIES_PER_ITEM} per item; an answer lists every event, "
+                    "identical vendor events once, plus the service's own statusChange and "
+                    "trackingUpdate events.",
+                ),
+            },
+            "mcId",
+        ),
+        "OrderItemError": _object(
+            "An error the vendor reports about an item (for example a missing address field).",
+            {
+                "fieldName": _text("field name", limits.MAX_ERROR_FIELD_LENGTH, "address1"),
+                "code": _text("errorcode", limits.MAX_ERROR_CODE_LENGTH, "GRS_1001"),
+                "message": _text(
+                    "error message", limits.MAX_ERROR_MESSAGE_LENGTH, "address1 is required"
+                ),
+                "receivedAt": _received_at("error"),
+            },
+        ),
+        "History": _object(
+            "One event in an item's history.",
+            {
+                "orderItemNumber": _text(
+                    "order_item_number (answers default it to the item's id)",
+                    limits.MAX_ID_LENGTH,
+                    "order-item-1",
+                ),
+                "eventType": _text(
+                    "event_type. Vendors send their own (for example note); the service adds "
+                    "statusChange and trackingUpdate.",
+                    limits.MAX_EVENT_TYPE_LENGTH,
+                    "note",
+                ),
+                "eventDate": _text(
+                    "event_date: an ISO-8601 date-time; one without an offset is taken as UTC. "
+                    "Answered in UTC as YYYY-MM-DDThh:mm:ss[.sss]Z.",
+                    MAX_EVENT_DATE_LENGTH,
+                    "2023-10-03T21:05:10Z",
+                ),
+                "note": _text(
+                    "note",
+                    limits.MAX_NOTE_LENGTH,
+                    "GRS order item created for partner system order number: "
+                    "SL_OCT-03-2023-16-431 Status is pending.",
+                ),
+                "receivedAt": _received_at("event"),
+            },
+        ),
+    }
+
+
+def _result_schemas() -> Obj:
+    props = _order_props(
+        _text(
+            "The order's canonical status as stored (see OrderStatus.status), or FAILED when "
+            "this order was not applied.",
+            limits.MAX_STATUS_LENGTH,
+            "Shipped",
+        )
+    )
+    props["errorCode"] = {
+        "type": "integer",
+        "minimum": min(RESULT_CODES),
+        "maximum": max(RESULT_CODES),
+        "description": f"Only when status is FAILED: why. {_result_codes()}.",
+        "example": o.UNKNOWN_ORDER,
+    }
+    props["description"] = _text(
+        "Only when status is FAILED: the reason in words.",
+        example="[Combination of ExternalOrderId: (656afd7-2396-54345-34545) and OrderId: "
+        "(afd72396-b9c0-11ed-afa1-0242ac120002) invalid.]",
+    )
+    return {
+        "OrderStatusResult": _object(
+            "One element of the updateOrderStatus answer, in request order. Either the order "
+            "as stored after the update (the OrderStatus fields), or, when it could not be "
+            f"applied, status {o.FAILED} with errorCode and description, orderId and mcOrderId "
+            "echoed and no orderItems (Mastercard's own example). One flat schema rather than "
+            "oneOf OrderStatus/failure: a FAILED element also matches OrderStatus, so a oneOf "
+            "would be ambiguous, and generators handle one class best. Clients generated from "
+            "Mastercard's OrderStatusArray read it too, ignoring errorCode and description.",
+            props,
+            "mcOrderId status",
+        ),
+        "OrderStatusPage": _object(
+            "One page of a vendor's orders, oldest update first.",
+            {
+                "orders": _array(_schema("OrderStatus"), "The orders, as stored."),
+                "nextCursor": _text(
+                    "Pass as cursor to get the next page; null on the last page.",
+                    nullable=True,
+                    example="WyIyMDIzLTEwLTAzVDIxOjA1OjEwKzAwOjAwIiwiYWJjIl0",
+                ),
+            },
+            "orders nextCursor",
+        ),
+    }
+
+
+def _placement_schemas() -> Obj:
+    id_ = limits.MAX_ID_LENGTH
+    return {
+        "OrderPlacement": _object(
+            "An order the platform places with a vendor. Placing the same order again is "
+            "harmless (200); a different order under the same mcOrderId is 409.",
+            {
+                "mcOrderId": _text(
+                    "Order Id of Mastercard.", id_, "afd72396-b9c0-11ed-afa1-0242ac120002"
+                ),
+                "vendorId": _text("The vendor that fulfils it.", id_, "carltonone"),
+                "orderId": _text("Order Id of Vendor, when already known.", id_, "ext-1"),
+                "programId": _text(
+                    "The rewards program (an integer is accepted too and kept as text).",
+                    id_,
+                    "49631",
+                ),
+                "items": _array(
+                    _schema("OrderPlacementItem"),
+                    "The items, each with its own mcId.",
+                    minItems=1,
+                    maxItems=limits.MAX_ITEMS_PER_ORDER,
+                ),
+            },
+            "mcOrderId vendorId items",
+        ),
+        "OrderPlacementItem": _object(
+            "One item of a placed order.",
+            {
+                "mcId": _text("Order Item Id of Mastercard, unique in the order.", id_, "i1"),
+                "id": _text("Order Item Id of Vendor, when already known.", id_, "line-1"),
+                "rewardItemId": _text("The reward item (catalog id).", id_, "74568"),
+                "description": _text(
+                    "What is ordered.", limits.MAX_DESCRIPTION_LENGTH, "$25 Olive Garden"
+                ),
+                "quantity": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": limits.MAX_QUANTITY,
+                    "default": 1,
+                    "description": "How many.",
+                },
+            },
+            "mcId",
+        ),
+        "OrderDetail": _object(
+            "An order as the platform sees it: the OrderStatus fields plus its vendor, program, "
+            "revision and times.",
+            _order_props(_text("Order Status (canonical).", limits.MAX_STATUS_LENGTH, "Pending"))
+            | {
+                "vendorId": _text("The vendor that fulfils it.", id_, "carltonone"),
+                "programId": _text("The rewards program, when given.", id_, "49631"),
+                "revision": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "1 when placed, one more for each update that changed it.",
+                },
+                "createdAt": _text("When placed (UTC).", format="date-time"),
+                "updatedAt": _text("When last changed (UTC).", format="date-time"),
+            },
+            "mcOrderId status vendorId revision",
+        ),
+    }
+
+
+def _event_schemas() -> Obj:
+    nullable = {"type": "string", "nullable": True}
+    return {
+        "OrderEvent": _object(
+            "Ours: one change of an order, as the platform hears it.",
+            {
+                "id": _text("Unique id of the event.", format="uuid"),
+                "type": _text(
+                    "What happened.", enum=[events.ORDER_PLACED, events.ORDER_STATUS_CHANGED]
+                ),
+                "occurredAt": _text("When (UTC).", format="date-time"),
+                "vendorId": _text("The order's vendor."),
+                "mcOrderId": _text("Order Id of Mastercard."),
+                "orderId": nullable | {"description": "Order Id of Vendor, null if not known."},
+                "revision": {"type": "integer", "description": "The order's revision after it."},
+                "sequence": {"type": "integer", "description": "Position in the feed."},
+                "data": _object(
+                    "The order after the change, and what changed.",
+                    {
+                        "order": _schema("OrderDetail"),
+                        "changes": _array(_schema("OrderChange"), "Empty when placed."),
+                    },
+                    "order changes",
+                ),
+            },
+            "id type occurredAt vendorId mcOrderId orderId revision sequence data",
+        ),
+        "OrderChange": _object(
+            "Ours: one field that moved.",
+            {
+                "mcId": _text("The item, when the change is an item's (absent for the order)."),
+                "field": _text("The field (status, orderId, id, trackingNumber, trackingUrl)."),
+                "from": nullable | {"description": "Before."},
+                "to": nullable | {"description": "After."},
+            },
+            "field from to",
+        ),
+        "OrderEventPage": _object(
+            "Ours: events in sequence order.",
+            {
+                "events": _array(_schema("OrderEvent"), "The events after the cursor."),
+                "nextCursor": _text("Pass as after to get the next events (kept when none)."),
+            },
+            "events nextCursor",
+        ),
+    }
+
+
+def _error_schemas() -> Obj:
+    return {
+        "ErrorsWrapper": _object(
+            "Mastercard's error envelope.", {"Errors": _schema("Errors")}, "Errors"
+        ),
+        "Errors": _object(
+            "The errors.",
+            {
+                "Error": _array(
+                    _schema("ErrorItem"),
+                    "Error details: one per fault (at most "
+                    f"{limits.MAX_REPORTED_FAULTS}; then the last one is TOO_MANY_ERRORS).",
+                    minItems=1,
+                    maxItems=limits.MAX_REPORTED_FAULTS,
+                )
+            },
+            "Error",
+        ),
+        "ErrorItem": _object(
+            "Error Details",
+            {
+                "Source": _text(
+                    f"Source of the error: {e.GATEWAY} for authentication (what Mastercard's "
+                    f"API gateway answers), {SOURCE} for the service's own errors.",
+                    example=SOURCE,
+                ),
+                "ReasonCode": _text(
+                    "A unique constant identifying the error case encountered during API "
+                    "request processing.",
+                    example="MISSING_REQUIRED_FIELD_VENDORS_UPDATE_ORDER_REQUEST_LIST[0].MC_ORDER_ID",
+                ),
+                "Description": _text(
+                    "Short description of the ReasonCode field.",
+                    example="McOrderId is blank or null.",
+                ),
+                "Recoverable": {
+                    "type": "boolean",
+                    "description": "Indicates whether this error will always be returned for "
+                    "this request, or retrying could change the outcome.",
+                    "example": False,
+                },
+                "Details": _text(
+                    "Where appropriate, indicates detailed information about the data "
+                    "received. Omitted when there is none.",
+                ),
+            },
+            "Source ReasonCode Description Recoverable",
+        ),
+    }
+
+
+def _schemas(settings: Settings) -> Obj:
+    return (
+        _order_status_schemas(settings)
+        | _result_schemas()
+        | _placement_schemas()
+        | _event_schemas()
+        | _error_schemas()
+    )
+
+
+# --- parameters and headers -------------------------------------------------------------------
+
+
+def _param(name: str, where: str, description: str, schema: Obj, **extra: Any) -> Obj:
+    return {"name": name, "in": where, "description": description, "schema": schema, **extra}
+
+
+def _parameters() -> Obj:
+    many = {"style": "form", "explode": True}
+    ids = {
+        "type": "array",
+        "items": {"type": "string", "maxLength": limits.MAX_ID_LENGTH},
+        "maxItems": MAX_FILTER_VALUES,
+    }
+    return {
+        "VendorId": _param(
+            "vendor_id",
+            "path",
+            "The internal Mastercard vendor Id for order fulfilment. Must be the vendor of the "
+            "signing credential (else 401 INVALID_CLIENT_ID); platform credentials may read any.",
+            {"type": "string"},
+            required=True,
+            example="carltonone",
+        ),
+        "McOrderId": _param(
+            "mcOrderId", "path", "Order Id of Mastercard.", {"type": "string"}, required=True
+        ),
+        "McOrderIdFilter": _param(
+            "mcOrderId", "query", "Only these orders (repeat, at most 100).", ids, **many
+        ),
+        "OrderIdFilter": _param(
+            "orderId", "query", "Only these vendor order ids (repeat, at most 100).", ids, **many
+        ),
+        "StatusFilter": _param(
+            "status", "query", "Only orders in this status (any spelling).", {"type": "string"}
+        ),
+        "UpdatedSince": _param(
+            "updatedSince",
+            "query",
+            "Only orders updated at or after this ISO-8601 date-time (UTC when no offset).",
+            {"type": "string"},
+            example="2023-10-03T00:00:00Z",
+        ),
+        "Cursor": _param(
+            "cursor", "query", "The nextCursor of the previous page.", {"type": "string"}
+        ),
+        "After": _param(
+            "after",
+            "query",
+            "The nextCursor of the previous call; 0 (the default) starts at the beginning.",
+            {"type": "string", "pattern": "^[0-9]{1,18}$", "default": "0"},
+        ),
+        "VendorIdFilter": _param("vendorId", "query", "Only this vendor's.", {"type": "string"}),
+        "McOrderIdOne": _param("mcOrderId", "query", "Only this order's.", {"type": "string"}),
+        "Limit": _param(
+            "limit",
+            "query",
+            "Page size.",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        ),
+        "IdempotencyKey": _param(
+            "Idempotency-Key",
+            "header",
+            "Optional. The same key (per consumer key) with the same request answers the stored "
+            "answer again with Idempotent-Replayed: true and changes nothing; with a different "
+            "request, 422; while the first is still running, 409 with Retry-After. Kept for "
+            "the configured idempotency TTL (24 hours by default).",
+            {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH},
+        ),
+        "CorrelationId": _param(
+            "X-Correlation-ID",
+            "header",
+            f"Optional. Echoed in the answer and logged; 1 to {MAX_CORRELATION_ID_LENGTH} "
+            "printable characters, otherwise a new id is made.",
+            {"type": "string", "maxLength": MAX_CORRELATION_ID_LENGTH},
+        ),
+    }
+
+
+def _headers() -> Obj:
+    return {
+        "X-Correlation-ID": {
+            "description": "The caller's X-Correlation-ID, or a new UUID. Logged with the request.",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+        "Idempotent-Replayed": {
+            "description": "true when this is the stored answer to an earlier request with the "
+            "same Idempotency-Key.",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    }
+
+
+# --- examples ---------------------------------------------------------------------------------
+
+
+def _errors(summary: str, *items: e.ErrorItem) -> Obj:
+    return {"summary": summary, "value": {"Errors": {"Error": [i.to_json() for i in items]}}}
+
+
+def _fault(summary: str, code: str, description: str) -> Obj:
+    return _errors(summary, e.ErrorItem(SOURCE, code, description))
+
+
+def _exc(summary: str, exc: e.TfsError) -> Obj:
+    return _errors(summary, *exc.items)
+
+
+def _mastercard_examples() -> Obj:
+    """Mastercard's own examples, verbatim."""
+    return {
+        "OrderStatusExample": {
+            "summary": "Mastercard's example: an order that could not be applied",
+            "value": [
+                {
+                    "orderId": "656afd7-2396-54345-34545",
+                    "mcOrderId": "afd72396-b9c0-11ed-afa1-0242ac120002",
+                    "status": "FAILED",
+                    "errorCode": 1001,
+                    "description": "[Combination of ExternalOrderId: (656afd7-2396-54345-34545) "
+                    "and OrderId: (afd72396-b9c0-11ed-afa1-0242ac120002) invalid.]",
+                }
+            ],
+        },
+        "BadOrderRequestExample": _fault(
+            "Mastercard's example: a required field is missing",
+            "MISSING_REQUIRED_FIELD_VENDORS_UPDATE_ORDER_REQUEST_LIST[0].MC_ORDER_ID",
+            "McOrderId is blank or null.",
+        ),
+        "UnauthorizedOrderExample": _exc(
+            "Mastercard's example: the credential may not act here", e.InvalidClientId()
+        ),
+    }
+
+
+_ITEM: Obj = {
+    "id": "order-item-1",
+    "mcId": "efa03f08-b9c0-11ed-afa1-0242ac120002",
+    "status": "Shipped",
+    "trackingNumber": "Track123",
+    "trackingUrl": "https://tracking-url.com/order/123",
+    "errors": [{"fieldName": "address1", "code": "GRS_1001", "message": "address1 is required"}],
+    "histories": [
+        {
+            "orderItemNumber": "order-item-1",
+            "eventType": "note",
+            "eventDate": "2023-10-03T21:05:10Z",
+            "note": "GRS order item created for partner system order number: "
+            "SL_OCT-03-2023-16-431 Status is pending.",
+        }
+    ],
+}
+_AT = "2023-10-03T21:06:00.123Z"
+
+
+def _answered_item() -> Obj:
+    """_ITEM as answered: the service's own events first, as the update recorded them."""
+
+    def event(event_type: str, note: str) -> Obj:
+        return {
+            "orderItemNumber": _ITEM["id"],
+            "eventType": event_type,
+            "eventDate": _AT,
+            "note": note,
+            "receivedAt": _AT,
+        }
+
+    tracking = f"Tracking number {_ITEM['trackingNumber']} ({_ITEM['trackingUrl']})"
+    return _ITEM | {
+        "errors": [err | {"receivedAt": _AT} for err in _ITEM["errors"]],
+        "histories": [
+            event("statusChange", "Pending -> Shipped"),
+            event("trackingUpdate", tracking),
+            *(h | {"receivedAt": _AT} for h in _ITEM["histories"]),
+        ],
+    }
+
+
+def _order_examples() -> Obj:
+    order = {
+        "orderId": "656afd7-2396-54345-34545",
+        "mcOrderId": "afd72396-b9c0-11ed-afa1-0242ac120002",
+        "status": "Shipped",
+        "orderItems": [_answered_item()],
+    }
+    failed = {
+        "mcOrderId": "0b7c2f4e-unknown",
+        "status": o.FAILED,
+        "errorCode": o.UNKNOWN_ORDER,
+        "description": "[Combination of ExternalOrderId: () and OrderId: (0b7c2f4e-unknown) "
+        "invalid.]",
+    }
+    detail = order | {
+        "vendorId": "carltonone",
+        "programId": "49631",
+        "revision": 2,
+        "createdAt": "2023-10-03T20:00:00Z",
+        "updatedAt": _AT,
+    }
+    return {
+        "OrderStatusRequestExample": {
+            "summary": "An update (assembled from the field examples of Mastercard's schema)",
+            "value": [
+                {
+                    "orderId": order["orderId"],
+                    "mcOrderId": order["mcOrderId"],
+                    "orderItems": [_ITEM],
+                }
+            ],
+        },
+        "OrderStatusAppliedExample": {
+            "summary": "One order applied, one not",
+            "value": [order, failed],
+        },
+        "OrderStatusPageExample": {
+            "summary": "The last page",
+            "value": {"orders": [order], "nextCursor": None},
+        },
+        "OrderPlacementExample": {
+            "summary": "An order with one item",
+            "value": {
+                "mcOrderId": order["mcOrderId"],
+                "vendorId": "carltonone",
+                "programId": "49631",
+                "items": [{"mcId": _ITEM["mcId"], "rewardItemId": "74568", "quantity": 1}],
+            },
+        },
+        "OrderDetailExample": {"summary": "An order after one update", "value": detail},
+        "OrderEventPageExample": {"summary": "One change", "value": _event_page(detail)},
+    }
+
+
+def _event_page(detail: Obj) -> Obj:
+    event = {
+        "id": "5f0c3a52-8d1e-4c57-9a59-0d7e8f1b2c3d",
+        "type": events.ORDER_STATUS_CHANGED,
+        "occurredAt": _AT,
+        "vendorId": detail["vendorId"],
+        "mcOrderId": detail["mcOrderId"],
+        "orderId": detail["orderId"],
+        "revision": detail["revision"],
+        "sequence": 42,
+        "data": {
+            "order": detail,
+            "changes": [
+                {"mcId": _ITEM["mcId"], "field": "status", "from": "Pending", "to": "Shipped"},
+                {"field": "status", "from": "Pending", "to": "Shipped"},
+            ],
+        },
+    }
+    return {"events": [event], "nextCursor": "42"}
+
+
+def _error_examples(settings: Settings) -> Obj:
+    return {
+        "InvalidRequestBodyExample": _exc("Not a JSON array of objects", e.InvalidRequestBody()),
+        "InvalidAuthHeaderExample": _exc("No OAuth Authorization header", e.InvalidAuthHeader()),
+        "InvalidIdempotencyKeyExample": _fault(
+            "A bad Idempotency-Key",
+            "INVALID_FIELD_VALUE_IDEMPOTENCY_KEY",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters.",
+        ),
+        "InvalidQueryExample": _fault(
+            "A bad query parameter",
+            "INVALID_FIELD_VALUE_LIMIT",
+            f"limit must be an integer from 1 to {limits.MAX_PAGE_SIZE}.",
+        ),
+        "PlacementFaultsExample": _fault(
+            "A required field is missing",
+            "MISSING_REQUIRED_FIELD_VENDOR_ID",
+            "VendorId is blank or null.",
+        ),
+        "UnknownVendorExample": _exc("The vendor is not known", e.UnknownVendor()),
+        "AuthenticationFailedExample": _exc("A bad signature", e.SignatureMismatch()),
+        "IdempotencyKeyInProgressExample": _exc("Still running", e.IdempotencyKeyInProgress()),
+        "OrderAlreadyExistsExample": _exc("Another order, same id", e.OrderAlreadyExists()),
+        "IdempotencyKeyReusedExample": _exc("Key reused", e.IdempotencyKeyReused()),
+        "RequestTooLargeExample": _exc(
+            "Too many bytes",
+            e.RequestTooLarge(f"Request body is larger than {settings.max_body_bytes} bytes."),
+        ),
+        "TooManyOrdersExample": _exc(
+            "Too many orders",
+            e.RequestTooLarge(f"At most {settings.max_orders_per_request} orders per request."),
+        ),
+        "UnsupportedMediaTypeExample": _exc("Not JSON", e.UnsupportedMediaType()),
+        "OrderNotFoundExample": _exc("No such order", e.OrderNotFound()),
+        "InternalErrorExample": _exc("Unexpected", e.TfsError()),
+        "ServiceUnavailableExample": _exc("Database unreachable", e.ServiceUnavailable()),
+        "RateLimitExample": _exc("Over the credential's rate", e.RateLimitExceeded()),
+    }
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def _response_headers(*names: str, correlated: bool = True) -> Obj:
+    out: Obj = {"X-Correlation-ID": _ref("headers", "X-Correlation-ID")}
+    if not correlated:
+        out["X-Correlation-ID"] = {
+            "description": "The correlation id; missing when the fault escaped every handler.",
+            "schema": {"type": "string"},
+        }
+    return out | {name: _ref("headers", name) for name in names}
+
+
+def _ok(
+    description: str,
+    schema: Obj,
+    *examples: str,
+    media: str = JSON,
+    headers: tuple[str, ...] = (),
+) -> Obj:
+    content: Obj = {"schema": schema}
+    if examples:
+        content["examples"] = {name: _ref("examples", name) for name in examples}
+    return {
+        "description": description,
+        "headers": _response_headers(*headers),
+        "content": {media: content},
+    }
+
+
+def _error(description: str, *examples: str, retry: bool = False, correlated: bool = True) -> Obj:
+    headers = ("Retry-After",) if retry else ()
+    return {
+        "description": description,
+        "headers": _response_headers(*headers, correlated=correlated),
+        "content": {
+            JSON: {
+                "schema": _schema("ErrorsWrapper"),
+                "examples": {name: _ref("examples", name) for name in examples},
+            }
+        },
+    }
+
+
+AUTH_400 = (
+    "INVALID_AUTH_HEADER (Source Gateway): the OAuth Authorization header is missing or malformed"
+)
+AUTH_401 = (
+    "AUTHENTICATION_FAILED (Source Gateway): unknown or revoked consumer key, signature or "
+    "oauth_body_hash mismatch, stale oauth_timestamp or reused oauth_nonce (the Description "
+    "says which); INVALID_CLIENT_ID: the credential may not act"
+)
+
+
+def _common(*auth_examples: str) -> Obj:
+    return {
+        "401": _error(f"User does not have access to the resource. {AUTH_401}.", *auth_examples),
+        "429": _error(
+            "RATE_LIMIT_EXCEEDED (Recoverable): over the credential's rate (TFS_RATE_LIMIT); "
+            "retry after Retry-After seconds.",
+            "RateLimitExample",
+            retry=True,
+        ),
+        "500": _error(
+            "INTERNAL_SERVER_ERROR: an unexpected fault (the trace is logged, never answered).",
+            "InternalErrorExample",
+        ),
+        "503": _error(
+            "SERVICE_UNAVAILABLE (Recoverable): the database cannot be reached.",
+            "ServiceUnavailableExample",
+            retry=True,
+        ),
+    }
+
+
+def _post_status_responses(settings: Settings) -> Obj:
+    return {
+        "200": _ok(
+            "Status updated successfully: one OrderStatusResult per order, in request order. "
+            "Each order is applied whole or not at all; one that cannot be applied is answered "
+            f"FAILED with an errorCode ({_result_codes()}) and does not stop the others.",
+            _array(_schema("OrderStatusResult"), "One result per order sent."),
+            "OrderStatusExample",
+            "OrderStatusAppliedExample",
+            headers=("Idempotent-Replayed",),
+        ),
+        "400": _error(
+            "Something was wrong with the request; nothing was applied. "
+            f"{AUTH_400}; INVALID_REQUEST_BODY: not a JSON array of objects; "
+            "MISSING_REQUIRED_FIELD_VENDORS_UPDATE_ORDER_REQUEST_LIST[i].<FIELD> and "
+            "INVALID_FIELD_VALUE_VENDORS_UPDATE_ORDER_REQUEST_LIST[i].<PATH>: one per fault; "
+            "INVALID_FIELD_VALUE_IDEMPOTENCY_KEY.",
+            "BadOrderRequestExample",
+            "InvalidRequestBodyExample",
+            "InvalidAuthHeaderExample",
+            "InvalidIdempotencyKeyExample",
+        ),
+        **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
+        "409": _error(
+            "IDEMPOTENCY_KEY_IN_PROGRESS (Recoverable): a request with this Idempotency-Key is "
+            "still running.",
+            "IdempotencyKeyInProgressExample",
+            retry=True,
+        ),
+        "413": _error(
+            f"REQUEST_TOO_LARGE: more than {settings.max_body_bytes} bytes, or more than "
+            f"{settings.max_orders_per_request} orders.",
+            "RequestTooLargeExample",
+            "TooManyOrdersExample",
+        ),
+        "415": _error(
+            "UNSUPPORTED_MEDIA_TYPE: Content-Type is neither application/json nor +json "
+            "(none at all is taken as JSON).",
+            "UnsupportedMediaTypeExample",
+        ),
+        "422": _error(
+            "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key came with a different request.",
+            "IdempotencyKeyReusedExample",
+        ),
+    }
+
+
+def _get_status_responses() -> Obj:
+    return {
+        "200": _ok("One page of orders.", _schema("OrderStatusPage"), "OrderStatusPageExample"),
+        "400": _error(
+            f"{AUTH_400}; INVALID_FIELD_VALUE_<PARAMETER>: a bad limit, cursor, status, "
+            "updatedSince, or too many mcOrderId/orderId values.",
+            "InvalidQueryExample",
+            "InvalidAuthHeaderExample",
+        ),
+        **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
+    }
+
+
+def _post_order_responses(settings: Settings) -> Obj:
+    detail = _schema("OrderDetail")
+    return {
+        "201": _ok("The order was placed.", detail, "OrderDetailExample"),
+        "200": _ok("The same order was placed before; nothing changed.", detail),
+        "400": _error(
+            f"{AUTH_400}; INVALID_REQUEST_BODY: not JSON; INVALID_REQUEST_BODY_ORDER: not an "
+            "object; MISSING_REQUIRED_FIELD_<PATH> and INVALID_FIELD_VALUE_<PATH>: one per "
+            "fault; INVALID_FIELD_VALUE_VENDOR_ID: the vendor is not known.",
+            "PlacementFaultsExample",
+            "UnknownVendorExample",
+            "InvalidAuthHeaderExample",
+        ),
+        **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
+        "409": _error(
+            "ORDER_ALREADY_EXISTS: a different order with this mcOrderId exists.",
+            "OrderAlreadyExistsExample",
+        ),
+        "413": _error(
+            f"REQUEST_TOO_LARGE: more than {settings.max_body_bytes} bytes.",
+            "RequestTooLargeExample",
+        ),
+        "415": _error("UNSUPPORTED_MEDIA_TYPE.", "UnsupportedMediaTypeExample"),
+    }
+
+
+def _get_events_responses() -> Obj:
+    return {
+        "200": _ok("The events.", _schema("OrderEventPage"), "OrderEventPageExample"),
+        "400": _error(
+            f"{AUTH_400}; INVALID_FIELD_VALUE_AFTER, INVALID_FIELD_VALUE_LIMIT.",
+            "InvalidQueryExample",
+            "InvalidAuthHeaderExample",
+        ),
+        **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
+    }
+
+
+def _get_order_responses() -> Obj:
+    return {
+        "200": _ok("The order.", _schema("OrderDetail"), "OrderDetailExample"),
+        "400": _error(f"{AUTH_400}.", "InvalidAuthHeaderExample"),
+        **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
+        "404": _error("ORDER_NOT_FOUND.", "OrderNotFoundExample"),
+    }
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+def _operation(
+    op_id: str,
+    tag: str,
+    summary: str,
+    responses: Obj,
+    *,
+    description: str | None = None,
+    parameters: Sequence[Obj] = (),
+    body: Obj | None = None,
+    public: bool = False,
+) -> Obj:
+    op: Obj = {"tags": [tag], "summary": summary, "operationId": op_id}
+    if description:
+        op["description"] = description
+    op["parameters"] = [*parameters, _ref("parameters", "CorrelationId")]
+    if body:
+        op["requestBody"] = body
+    op["responses"] = responses
+    if public:
+        op["security"] = []
+    return op
+
+
+def _body(schema: str, example: str, description: str) -> Obj:
+    media = {"schema": _schema(schema), "examples": {example: _ref("examples", example)}}
+    return {"description": description, "required": True, "content": {JSON: media}}
+
+
+def _vendor_paths(settings: Settings) -> Obj:
+    post = _operation(
+        "updateOrderStatus",
+        "orders",
+        "API used by external Vendors to provide the orders status",
+        _post_status_responses(settings),
+        description="The Loyalty Rewards Order Management Mastercard API is used by external "
+        "vendor to provide orders status. Structural faults refuse the whole request (400); "
+        "business faults fail single orders inside the 200.",
+        parameters=[_ref("parameters", "VendorId"), _ref("parameters", "IdempotencyKey")],
+        body=_body("OrderStatusArray", "OrderStatusRequestExample", "The orders to update."),
+    )
+    filters = ("McOrderIdFilter", "OrderIdFilter", "StatusFilter", "UpdatedSince", "Cursor")
+    get = _operation(
+        "listOrderStatuses",
+        "orders",
+        "Read back a vendor's orders (ours; Mastercard documents no read)",
+        _get_status_responses(),
+        description="Pages through the vendor's orders, oldest update first.",
+        parameters=[_ref("parameters", n) for n in ("VendorId", *filters, "Limit")],
+    )
+    return {f"{settings.base_path}/vendors/{{vendor_id}}/orders/status": {"post": post, "get": get}}
+
+
+def _platform_paths(settings: Settings) -> Obj:
+    place = _operation(
+        "placeOrder",
+        "platform",
+        "Place an order with a vendor (platform credentials only)",
+        _post_order_responses(settings),
+        body=_body("OrderPlacement", "OrderPlacementExample", "The order to place."),
+    )
+    read = _operation(
+        "getOrder",
+        "platform",
+        "Read an order (platform credentials only)",
+        _get_order_responses(),
+        parameters=[_ref("parameters", "McOrderId")],
+    )
+    feed = _operation(
+        "listOrderEvents",
+        "platform",
+        "Read the feed of order changes (platform credentials only)",
+        _get_events_responses(),
+        description="Every placement and every change, in sequence order, after a cursor.",
+        parameters=[_ref("parameters", n) for n in ("After", "VendorIdFilter", "McOrderIdOne")]
+        + [_ref("parameters", "Limit")],
+    )
+    base = settings.base_path
+    return {
+        f"{base}/orders": {"post": place},
+        f"{base}/orders/{{mcOrderId}}": {"get": read},
+        f"{base}/events": {"get": feed},
+    }
+
+
+def _service_paths() -> Obj:
+    state = {"type": "string"}
+    health = _object("Liveness.", {"status": state | {"enum": ["ok"]}}, "status")
+    ready = _object(
+        "Readiness.",
+        {"status": state | {"enum": ["ready", "unavailable"]}, "database": {"type": "boolean"}},
+        "status database",
+    )
+    unready = _ok("The database cannot be reached.", ready, headers=("Retry-After",))
+
+    def op(op_id: str, summary: str, responses: Obj) -> Obj:
+        return {"get": _operation(op_id, "service", summary, responses, public=True)}
+
+    return {
+        "/health": op("getHealth", "Liveness", {"200": _ok("Alive.", health)}),
+        "/ready": op("getReadiness", "Readiness", {"200": _ok("Ready.", ready), "503": unready}),
+        "/openapi.json": op(
+            "getOpenApiDocument",
+            "This document",
+            {"200": _ok("The OpenAPI document.", {"type": "object"})},
+        ),
+        "/docs": op(
+            "getDocsPage",
+            "This document as a page",
+            {"200": _ok("An HTML page.", {"type": "string"}, media="text/html")},
+        ),
+    }
+
+
+def _info(settings: Settings) -> Obj:
+    return {
+        "title": "Traditional Fulfillment Service",
+        "version": __version__,
+        "description": (
+            "Mastercard's Traditional Fulfillment Service order management (TFS 1.0.4): "
+            "external vendors report the status of reward orders; the platform places orders "
+            "and reads them. Schema and field names are Mastercard's; OrderStatusResult, "
+            "OrderStatusPage, OrderPlacement, OrderPlacementItem, OrderDetail, OrderEvent, "
+            "OrderChange and OrderEventPage, and the fields marked 'Ours', are this service's. "
+            "Paths include the base path "
+            f"({settings.base_path or '/'}). Every request but /health, /ready, /openapi.json "
+            "and /docs is signed with Mastercard OAuth 1.0a. Errors use Mastercard's envelope "
+            "(ErrorsWrapper); an unknown path is 404 NOT_FOUND and an unknown method 405 "
+            "METHOD_NOT_ALLOWED."
+        ),
+    }
+
+
+def openapi(settings: Settings) -> Obj:
+    """The service's OpenAPI 3.0.3 document, for these settings."""
+    return {
+        "openapi": "3.0.3",
+        "info": _info(settings),
+        "servers": [{"url": "/", "description": "This service (paths carry the base path)."}],
+        "tags": [
+            {
+                "name": "orders",
+                "description": "Mastercard API for external vendor to provide orders status",
+            },
+            {"name": "platform", "description": "The rewards platform's orders."},
+            {"name": "service", "description": "Health, readiness and this document."},
+        ],
+        "security": [{SECURITY: []}],
+        "paths": _vendor_paths(settings) | _platform_paths(settings) | _service_paths(),
+        "components": {
+            "securitySchemes": {
+                SECURITY: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "Mastercard OAuth 1.0a: one-legged, RSA-SHA256 (RSA-PSS also "
+                    "accepted), with oauth_body_hash (base64 SHA-256 of the body; of the empty "
+                    "string when there is none). Header: OAuth oauth_consumer_key, oauth_nonce, "
+                    'oauth_timestamp, oauth_signature_method, oauth_version="1.0", '
+                    "oauth_body_hash, oauth_signature. Sign with Mastercard's oauth1 signer "
+                    "libraries. OpenAPI has no OAuth 1.0a scheme, hence apiKey.",
+                }
+            },
+            "schemas": _schemas(settings),
+            "parameters": _parameters(),
+            "headers": _headers(),
+            "examples": _mastercard_examples() | _order_examples() | _error_examples(settings),
+        },
+    }
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+_CSS = (
+    "body{font:15px/1.45 system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}"
+    "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;"
+    "text-align:left;vertical-align:top}pre{background:#f4f4f4;padding:.5rem;overflow:auto}"
+    ".m{font-weight:bold;text-transform:uppercase}p,td{white-space:pre-line}"
+)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _resolve(doc: Obj, node: Obj) -> Obj:
+    while "$ref" in node:
+        target: Any = doc
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _type(schema: Obj) -> str:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return f"<a href='#schema-{_e(name)}'>{_e(name)}</a>"
+    if schema.get("type") == "array":
+        return "array of " + _type(schema["items"])
+    return _e(schema.get("type", "any") + (f" ({schema['format']})" if "format" in schema else ""))
+
+
+def _limits(schema: Obj) -> str:
+    keys = ("enum", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems")
+    found = [f"{k}: {schema[k]}" for k in (*keys, "default", "nullable", "readOnly") if k in schema]
+    return _e(", ".join(found))
+
+
+def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    if not rows:
+        return ""
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _operations(doc: Obj) -> Iterator[tuple[str, str, Obj]]:
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            yield path, method, op
+
+
+def _html_response(doc: Obj, status: str, response: Obj) -> tuple[str, ...]:
+    response = _resolve(doc, response)
+    media = response.get("content", {})
+    schema = "; ".join(f"{_e(m)}: {_type(c['schema'])}" for m, c in media.items())
+    examples = "".join(
+        f"<details><summary>{_e(name)}</summary><pre>"
+        f"{_e(json.dumps(_resolve(doc, ex)['value'], indent=2))}</pre></details>"
+        for c in media.values()
+        for name, ex in c.get("examples", {}).items()
+    )
+    headers = _e(", ".join(response.get("headers", {})))
+    return _e(status), _e(response["description"]) + examples, schema, headers
+
+
+def _html_operation(doc: Obj, path: str, method: str, op: Obj) -> str:
+    params = [_resolve(doc, p) for p in op.get("parameters", [])]
+    rows = [
+        (
+            _e(p["name"]),
+            _e(p["in"]),
+            "yes" if p.get("required") else "no",
+            _type(p["schema"]),
+            _e(p.get("description", "")),
+        )
+        for p in params
+    ]
+    body = op.get("requestBody")
+    body_html = ""
+    if body:
+        body_html = (
+            "<p>Request body: "
+            + "; ".join(f"{_e(m)}: {_type(c['schema'])}" for m, c in body["content"].items())
+            + "</p>"
+        )
+    secured = op.get("security", doc.get("security")) != []
+    return (
+        f"<h3 id='op-{_e(op['operationId'])}'><span class=m>{_e(method)}</span> {_e(path)}</h3>"
+        f"<p><b>{_e(op['operationId'])}</b>: {_e(op['summary'])}</p>"
+        f"<p>{_e(op.get('description', ''))}</p>"
+        f"<p>Security: {'Mastercard OAuth 1.0a' if secured else 'none'}</p>"
+        + _table(("Parameter", "In", "Required", "Type", "Description"), rows)
+        + body_html
+        + _table(
+            ("Status", "Description", "Body", "Headers"),
+            [_html_response(doc, s, r) for s, r in op["responses"].items()],
+        )
+    )
+
+
+def _html_schema(name: str, schema: Obj) -> str:
+    required = set(schema.get("required", ()))
+    rows = [
+        (
+            _e(prop),
+            _type(sub),
+            "yes" if prop in required else "",
+            _limits(sub),
+            _e(sub.get("description", "")),
+        )
+        for prop, sub in schema.get("properties", {}).items()
+    ]
+    shape = "" if rows else f"<p>{_type(schema)} {_limits(schema)}</p>"
+    return (
+        f"<h3 id='schema-{_e(name)}'>{_e(name)}</h3><p>{_e(schema.get('description', ''))}</p>"
+        + shape
+        + _table(("Field", "Type", "Required", "Limits", "Description"), rows)
+    )
+
+
+def render_html(doc: Obj) -> str:
+    """A self-contained reference page of the document (no script, no external resource)."""
+    info = doc["info"]
+    toc = "".join(
+        f"<li><a href='#op-{_e(op['operationId'])}'>{_e(m.upper())} {_e(p)}</a> "
+        f"({_e(op['operationId'])})</li>"
+        for p, m, op in _operations(doc)
+    )
+    schemes = doc["components"]["securitySchemes"]
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(info['title'])}"
+        f"</title><style>{_CSS}</style></head><body><h1>{_e(info['title'])} {_e(info['version'])}"
+        f"</h1><p>{_e(info['description'])}</p><p>The document: <a href='/openapi.json'>"
+        f"/openapi.json</a> (OpenAPI {_e(doc['openapi'])})</p><h2>Security</h2>"
+        + "".join(f"<p><b>{_e(n)}</b>: {_e(s['description'])}</p>" for n, s in schemes.items())
+        + f"<h2>Operations</h2><ul>{toc}</ul>"
+        + "".join(_html_operation(doc, p, m, op) for p, m, op in _operations(doc))
+        + "<h2>Schemas</h2>"
+        + "".join(_html_schema(n, s) for n, s in doc["components"]["schemas"].items())
+        + "</body></html>"
+    )
+
+
 def routes(settings: Settings) -> list[Route]:
-    document = render.encode(openapi(settings))
+    document = openapi(settings)
+    body, page = render.encode(document), render_html(document)
 
     async def openapi_json(_request: Request) -> Response:
-        return Response(document, media_type="application/json")
+        return Response(body, media_type=JSON)
 
     async def docs_page(_request: Request) -> Response:
-        return HTMLResponse("<html><body><a href='/openapi.json'>openapi.json</a></body></html>")
+        return HTMLResponse(page)
 
     return [Route("/openapi.json", openapi_json), Route("/docs", docs_page)]

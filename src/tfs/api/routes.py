@@ -17,6 +17,7 @@ from tfs import usecases
 from tfs.api import render
 from tfs.api.auth import Caller, authenticate, require_platform, require_vendor
 from tfs.api.context import AppContext
+from tfs.domain import limits
 from tfs.domain.placement import parse_placement
 from tfs.domain.statuses import parse_status
 from tfs.domain.updates import parse_event_date, parse_updates
@@ -31,7 +32,6 @@ from tfs.errors import (
 from tfs.storage.repositories import OrderFilter
 
 JSON = "application/json"
-MAX_FILTER_VALUES = 100
 
 
 def ctx(request: Request) -> AppContext:
@@ -140,13 +140,14 @@ def _post_order_status(request: Request, body: bytes) -> Response:
 def _idempotency(
     request: Request, consumer_key: str, key: str, body: bytes, now: datetime, app: AppContext
 ) -> usecases.Idempotency:
-    if not 1 <= len(key) <= 255 or not key.isprintable():
+    if not 1 <= len(key) <= limits.MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
         raise ValidationFailed(
             [
                 ErrorItem(
                     ORDER_MANAGEMENT,
                     "INVALID_FIELD_VALUE_IDEMPOTENCY_KEY",
-                    "Idempotency-Key must be 1 to 255 printable characters.",
+                    f"Idempotency-Key must be 1 to {limits.MAX_IDEMPOTENCY_KEY_LENGTH} printable"
+                    " characters.",
                 )
             ]
         )
@@ -173,9 +174,9 @@ def _invalid(param: str, why: str) -> ValidationFailed:
 
 
 def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise _invalid("limit", "must be an integer from 1 to 1000.")
+    raw = request.query_params.get("limit", str(limits.DEFAULT_PAGE_SIZE))
+    if not raw.isdigit() or not 1 <= int(raw) <= limits.MAX_PAGE_SIZE:
+        raise _invalid("limit", f"must be an integer from 1 to {limits.MAX_PAGE_SIZE}.")
     return int(raw)
 
 
@@ -196,8 +197,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 def _filter(request: Request, vendor_id: str) -> OrderFilter:
     q = request.query_params
     mc_ids, order_ids = tuple(q.getlist("mcOrderId")), tuple(q.getlist("orderId"))
-    if len(mc_ids) > MAX_FILTER_VALUES or len(order_ids) > MAX_FILTER_VALUES:
-        raise _invalid("mcOrderId", f"may be given at most {MAX_FILTER_VALUES} times.")
+    for name, values in (("mcOrderId", mc_ids), ("orderId", order_ids)):
+        if len(values) > limits.MAX_FILTER_VALUES:
+            raise _invalid(name, f"may be given at most {limits.MAX_FILTER_VALUES} times.")
     status = None
     if "status" in q:
         status = parse_status(q["status"])

@@ -16,3 +16,10 @@ MAX_DESCRIPTION_LENGTH = 500
 MAX_QUANTITY = 1_000_000
 # At most this many Error entries in one 400; the rest are summarised in the last one.
 MAX_REPORTED_FAULTS = 100
+MAX_EVENT_DATE_LENGTH = 64
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_CORRELATION_ID_LENGTH = 128
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+# Values of one repeatable filter (`mcOrderId`, `orderId`) on a read.
+MAX_FILTER_VALUES = 100

@@ -147,7 +147,7 @@ def parse_event_date(raw: str) -> datetime | None:
 
 
 def _history(obj: dict[str, Any], path: str, faults: _Faults) -> HistoryEvent:
-    raw_date = _text(obj, "eventDate", path, faults, max_len=64)
+    raw_date = _text(obj, "eventDate", path, faults, max_len=limits.MAX_EVENT_DATE_LENGTH)
     event_date = None
     if raw_date is not None:
         event_date = parse_event_date(raw_date)
