@@ -27,6 +27,9 @@ from tfs.errors import InvalidAuthHeader
 RSA_SHA256 = "RSA-SHA256"
 RSA_PSS = "RSA-PSS"
 MAX_HEADER_LENGTH = 8192
+# The longest consumer key or nonce the database can hold (`nonces` columns): longer is refused
+# here rather than failing the insert (PostgreSQL enforces the length; SQLite does not).
+MAX_KEY_OR_NONCE_LENGTH = 200
 
 _PADDINGS: dict[str, padding.AsymmetricPadding] = {
     RSA_SHA256: padding.PKCS1v15(),
@@ -45,6 +48,8 @@ _REQUIRED = (
 _PAIR = re.compile(r'\s*([A-Za-z0-9_]+)\s*=\s*"([^"]*)"\s*(?:,|\Z)')
 # Bounded so int() never meets a huge digit string.
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
+# No value may carry one (PostgreSQL text cannot even hold NUL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 _NONCE_ALPHABET = string.digits + string.ascii_letters
 
@@ -76,6 +81,9 @@ def parse_authorization(header: str | None) -> OAuthParams:
     for name in _REQUIRED:
         if not fields.get(name):
             raise InvalidAuthHeader(f"Missing OAuth parameter: {name}.")
+    for name in ("oauth_consumer_key", "oauth_nonce"):
+        if len(fields[name]) > MAX_KEY_OR_NONCE_LENGTH:
+            raise InvalidAuthHeader(f"{name} is longer than {MAX_KEY_OR_NONCE_LENGTH} characters.")
     if fields["oauth_signature_method"] not in _PADDINGS:
         raise InvalidAuthHeader("Unsupported oauth_signature_method; use RSA-SHA256 or RSA-PSS.")
     if fields["oauth_version"] != "1.0":
@@ -120,6 +128,8 @@ def _header_fields(header: str | None) -> dict[str, str]:
         # Python/Java/Node send values raw, C# percent-encodes them: unquote makes both the same.
         # Not form-decoding: a '+' in the body hash or signature must stay a '+'.
         fields[name] = unquote(match.group(2))
+        if _CONTROL.search(fields[name]):
+            raise InvalidAuthHeader(f"Control character in OAuth parameter: {name}.")
         pos = match.end()
     if not fields:
         raise InvalidAuthHeader("Authorization header has no OAuth parameters.")

@@ -93,7 +93,14 @@ def replayed_response(
             uow.idempotency.abandon(idem.consumer_key, idem.key)
         elif record is not None:
             uow.idempotency.abandon(idem.consumer_key, idem.key)
-        uow.idempotency.start(idem.consumer_key, idem.key, idem.request_hash, now, idem.expires_at)
+        if not uow.idempotency.start(
+            idem.consumer_key, idem.key, idem.request_hash, now, idem.expires_at
+        ):
+            # Claimed by a concurrent request since it was read: answer as for a running one.
+            claimed = uow.idempotency.get(idem.consumer_key, idem.key)
+            if claimed is not None and claimed.request_hash != idem.request_hash:
+                raise IdempotencyKeyReused()
+            raise IdempotencyKeyInProgress()
     return None
 
 
@@ -224,8 +231,10 @@ def place_order(
         else:
             if not uow.vendors.exists(placement.vendor_id):
                 raise UnknownVendor()
-            uow.orders.insert(placement.new_order(), digest, now)
-            created = True
+            created = uow.orders.insert(placement.new_order(), digest, now)
+            # False: placed by a concurrent request since the look-up; the same rule applies.
+            if not created and uow.orders.placement_hash(placement.mc_order_id) != digest:
+                raise OrderAlreadyExists()
         record = uow.orders.get(placement.mc_order_id)
         if created and record is not None:
             s = record.state

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +34,8 @@ from tfs.errors import (
 from tfs.storage.repositories import OrderFilter
 
 JSON = "application/json"
+# Never in an identifier; PostgreSQL text cannot even hold NUL, so refuse them before a query.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def ctx(request: Request) -> AppContext:
@@ -72,6 +76,8 @@ def _decode(body: bytes) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise InvalidRequestBody("Request body is not valid JSON.") from exc
+    except RecursionError as exc:
+        raise InvalidRequestBody("Request body is nested too deeply.") from exc
 
 
 def _authenticated(request: Request, body: bytes, app: AppContext) -> Caller:
@@ -173,9 +179,15 @@ def _invalid(param: str, why: str) -> ValidationFailed:
     return ValidationFailed([ErrorItem(ORDER_MANAGEMENT, code, f"{param} {why}")])
 
 
+def _identifiers(param: str, values: Iterable[str]) -> None:
+    if any(_CONTROL.search(v) for v in values):
+        raise _invalid(param, "must not contain control characters.")
+
+
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit", str(limits.DEFAULT_PAGE_SIZE))
-    if not raw.isdigit() or not 1 <= int(raw) <= limits.MAX_PAGE_SIZE:
+    # isascii: str.isdigit() is also true of '²', which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= limits.MAX_PAGE_SIZE:
         raise _invalid("limit", f"must be an integer from 1 to {limits.MAX_PAGE_SIZE}.")
     return int(raw)
 
@@ -189,6 +201,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, mc_order_id = msgspec.json.decode(raw, type=tuple[str, str])
+        if _CONTROL.search(mc_order_id):
+            raise ValueError(mc_order_id)
         return datetime.fromisoformat(at), mc_order_id
     except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
         raise _invalid("cursor", "is not a cursor this service gave out.") from exc
@@ -197,9 +211,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 def _filter(request: Request, vendor_id: str) -> OrderFilter:
     q = request.query_params
     mc_ids, order_ids = tuple(q.getlist("mcOrderId")), tuple(q.getlist("orderId"))
+    _identifiers("vendorId", [vendor_id])
     for name, values in (("mcOrderId", mc_ids), ("orderId", order_ids)):
         if len(values) > limits.MAX_FILTER_VALUES:
             raise _invalid(name, f"may be given at most {limits.MAX_FILTER_VALUES} times.")
+        _identifiers(name, values)
     status = None
     if "status" in q:
         status = parse_status(q["status"])
@@ -261,6 +277,7 @@ def _get_order(request: Request) -> Response:
     app = ctx(request)
     caller = _authenticated(request, b"", app)
     require_platform(caller)
+    _identifiers("mcOrderId", [request.path_params["mc_order_id"]])
     record = usecases.read_order(app.store, request.path_params["mc_order_id"], nonce=caller.nonce)
     return json_response(render.encode(render.order_detail(record)))
 
@@ -278,8 +295,10 @@ def _get_events(request: Request) -> Response:
     require_platform(caller)
     q = request.query_params
     raw_after = q.get("after", "0")
-    if not raw_after.isdigit() or len(raw_after) > 18:
+    if not (raw_after.isascii() and raw_after.isdigit()) or len(raw_after) > 18:
         raise _invalid("after", "must be a cursor this service gave out (a whole number).")
+    _identifiers("vendorId", q.getlist("vendorId"))
+    _identifiers("mcOrderId", q.getlist("mcOrderId"))
     after = int(raw_after)
     events = usecases.read_events(
         app.store,

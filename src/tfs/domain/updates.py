@@ -109,6 +109,9 @@ def _text(
     if identifier and _CONTROL.search(value):
         faults.invalid(path, field, "must not contain control characters.")
         return None
+    if "\x00" in value:  # free text may hold newlines, never NUL (PostgreSQL cannot store it)
+        faults.invalid(path, field, "must not contain NUL characters.")
+        return None
     return value
 
 
@@ -139,11 +142,11 @@ def parse_event_date(raw: str) -> datetime | None:
     """ISO-8601 with a time; a date-time without offset is taken as UTC."""
     try:
         value = datetime.fromisoformat(raw.strip())
-    except ValueError:
+        if "T" not in raw and " " not in raw.strip():
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: the offset moves it past year 1..9999
         return None
-    if "T" not in raw and " " not in raw.strip():
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _history(obj: dict[str, Any], path: str, faults: _Faults) -> HistoryEvent:

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from tfs.domain.orders import AppliedUpdate, ItemState, OrderState
@@ -177,7 +187,8 @@ class IdempotencyKeys:
 
     def start(
         self, consumer_key: str, key: str, request_hash: str, now: datetime, expires_at: datetime
-    ) -> None:
+    ) -> bool:
+        """False when a concurrent request claimed the key first (PostgreSQL does not serialise)."""
         self.conn.execute(
             delete(idempotency_keys).where(
                 idempotency_keys.c.consumer_key == consumer_key,
@@ -185,16 +196,21 @@ class IdempotencyKeys:
                 idempotency_keys.c.expires_at < now,
             )
         )
-        self.conn.execute(
-            insert(idempotency_keys).values(
-                consumer_key=consumer_key,
-                key=key,
-                request_hash=request_hash,
-                state="running",
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(idempotency_keys).values(
+                        consumer_key=consumer_key,
+                        key=key,
+                        request_hash=request_hash,
+                        state="running",
+                        created_at=now,
+                        expires_at=expires_at,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
 
     def finish(self, consumer_key: str, key: str, status: int, body: bytes) -> None:
         self.conn.execute(
@@ -227,20 +243,25 @@ class Orders:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def insert(self, order: OrderState, placement_hash: str, now: datetime) -> None:
-        self.conn.execute(
-            insert(orders).values(
-                mc_order_id=order.mc_order_id,
-                vendor_id=order.vendor_id,
-                order_id=order.order_id,
-                program_id=order.program_id,
-                status=order.status,
-                revision=order.revision,
-                placement_hash=placement_hash,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    def insert(self, order: OrderState, placement_hash: str, now: datetime) -> bool:
+        """False when an order with this id is there already (placed by a concurrent request)."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(orders).values(
+                        mc_order_id=order.mc_order_id,
+                        vendor_id=order.vendor_id,
+                        order_id=order.order_id,
+                        program_id=order.program_id,
+                        status=order.status,
+                        revision=order.revision,
+                        placement_hash=placement_hash,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            return False
         self.conn.execute(
             insert(order_items),
             [
@@ -257,6 +278,72 @@ class Orders:
                 for n, i in enumerate(order.items)
             ],
         )
+        return True
+
+    def insert_many(self, placed: Sequence[tuple[OrderState, str]], now: datetime) -> None:
+        """Bulk load (`tfs bench`): new orders with their placement hashes, no per-row overhead."""
+        if not placed:
+            return
+        self._load(
+            orders,
+            "mc_order_id vendor_id order_id program_id status revision placement_hash created_at "
+            "updated_at",
+            [
+                (
+                    o.mc_order_id,
+                    o.vendor_id,
+                    o.order_id,
+                    o.program_id,
+                    o.status.value,
+                    o.revision,
+                    placement_hash,
+                    now,
+                    now,
+                )
+                for o, placement_hash in placed
+            ],
+        )
+        self._load(
+            order_items,
+            "mc_order_id mc_id item_id reward_item_id description quantity status position",
+            [
+                (
+                    o.mc_order_id,
+                    i.mc_id,
+                    i.id,
+                    i.reward_item_id,
+                    i.description,
+                    i.quantity,
+                    i.status.value,
+                    n,
+                )
+                for o, _ in placed
+                for n, i in enumerate(o.items)
+            ],
+        )
+
+    def _load(self, table: Table, columns: str, rows: list[tuple[Any, ...]]) -> None:
+        """COPY on PostgreSQL; elsewhere the driver's executemany, values converted once."""
+        names = columns.split()
+        dialect = self.conn.dialect
+        if dialect.name == "postgresql":
+            driver = self.conn.connection.driver_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            with cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        compiled = insert(table).compile(dialect=dialect, column_keys=names)
+        convert = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+        if any(convert):
+            rows = [tuple(f(v) if f else v for f, v in zip(convert, r, strict=True)) for r in rows]
+        if compiled.positional:
+            order = [names.index(n) for n in compiled.positiontup or ()]
+            params: Any = [tuple(r[k] for k in order) for r in rows]
+        else:
+            params = [dict(zip(names, r, strict=True)) for r in rows]
+        self.conn.exec_driver_sql(compiled.string, params)
 
     def placement_hash(self, mc_order_id: str) -> str | None:
         query = select(orders.c.placement_hash).where(orders.c.mc_order_id == mc_order_id)
