@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from tfs import usecases
 from tfs.api.app import create_app
-from tfs.config import Settings
+from tfs.config import RelaySettings, Settings
 from tfs.credentials import fingerprint, new_consumer_key
 from tfs.domain.placement import parse_placement
 from tfs.storage.db import make_engine, upgrade
@@ -35,6 +35,8 @@ from tfs.storage.unit_of_work import Store
 
 POSTGRES_ENV = "TFS_TEST_POSTGRES_URL"
 BASE_PATH = "/loyalty/rewards"
+# Test servers run no relay: the tests of tfs.notify start the relays they observe.
+NO_RELAY = RelaySettings(enabled=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -138,7 +140,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     # No rate limit unless a test asks for one: tests send bursts on purpose.
-    return Settings(database_url=database_url, base_path=BASE_PATH, rate_limit=None)
+    return Settings(database_url=database_url, base_path=BASE_PATH, rate_limit=None, relay=NO_RELAY)
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +155,9 @@ def start_server(database_url: str) -> Iterator[Callable[..., LiveServer]]:
     started: list[LiveServer] = []
 
     def start(**changes: Any) -> LiveServer:
-        base = Settings(database_url=database_url, base_path=BASE_PATH, rate_limit=None)
+        base = Settings(
+            database_url=database_url, base_path=BASE_PATH, rate_limit=None, relay=NO_RELAY
+        )
         live = LiveServer(base.with_(**changes))
         started.append(live.__enter__())
         return live

@@ -17,6 +17,7 @@ from tfs import usecases
 from tfs.config import Settings, load_settings
 from tfs.domain.placement import parse_placement
 from tfs.errors import ConfigurationError, TfsError
+from tfs.notify.commands import COMMANDS as EVENT_COMMANDS
 from tfs.storage.db import is_sqlite, is_up_to_date, make_engine, upgrade
 from tfs.storage.repositories import Credential
 from tfs.storage.unit_of_work import Store
@@ -63,6 +64,10 @@ def _now() -> datetime:
 @click.group()
 def main() -> None:
     """Traditional Fulfillment Service."""
+
+
+for _command in EVENT_COMMANDS:  # tfs webhooks …, tfs events …, tfs relay
+    main.add_command(_command)
 
 
 @main.command()
@@ -313,3 +318,8 @@ def _register_demo(ctx: Context) -> Any:
         _register(ctx, consumer_key, "vendor", vendor, pem, is_demo=True)
 
     return register
+
+
+from tfs.bench.command import bench  # noqa: E402
+
+main.add_command(bench)

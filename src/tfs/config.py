@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -17,6 +17,22 @@ class Environment(StrEnum):
 
 
 DEFAULT_BASE_PATH = "/loyalty/rewards"
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """The event relay (tfs.notify): webhooks, and NATS JetStream when `nats_url` is set."""
+
+    enabled: bool = True  # TFS_RELAY=on|off: run it inside `tfs serve`
+    nats_url: str | None = None  # TFS_NATS_URL
+    nats_stream: str = "TFS_EVENTS"  # TFS_NATS_STREAM
+    nats_subject_prefix: str = "tfs.events"  # TFS_NATS_SUBJECT_PREFIX
+    retry_hours: float = 24.0  # TFS_WEBHOOK_RETRY_HOURS: then a delivery is dead-lettered
+    backoff_s: float = 5.0  # TFS_WEBHOOK_BACKOFF_S: first retry delay, doubled each time
+    timeout_s: float = 10.0  # TFS_WEBHOOK_TIMEOUT_S: per attempt (connect at most 5 s of it)
+    concurrency: int = 4  # TFS_WEBHOOK_CONCURRENCY: deliveries in flight per subscription
+    lease_s: float = 60.0  # TFS_RELAY_LEASE_S: a dead relay's claims come back after this
+    poll_s: float = 0.5  # TFS_RELAY_POLL_S: how often an idle relay looks for work
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ class Settings:
     rate_limit: str | None = "100/second"
     redis_url: str | None = None
     workers: int = 1
+    relay: RelaySettings = field(default_factory=RelaySettings)
 
     @property
     def is_production(self) -> bool:
@@ -81,6 +98,42 @@ def _rate(raw: str | None) -> str | None:
     return raw
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name) or str(default)
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
+def _relay(env: Mapping[str, str]) -> RelaySettings:
+    enabled = env.get("TFS_RELAY", "on").lower()
+    if enabled not in ("on", "off"):
+        raise ConfigurationError(f"TFS_RELAY must be 'on' or 'off', got {enabled!r}")
+    nats_url = env.get("TFS_NATS_URL") or None
+    if nats_url and not nats_url.startswith(("nats://", "tls://")):
+        raise ConfigurationError(f"TFS_NATS_URL must be nats://host:port, got {nats_url!r}")
+    relay = RelaySettings(
+        enabled=enabled == "on",
+        nats_url=nats_url,
+        nats_stream=env.get("TFS_NATS_STREAM") or "TFS_EVENTS",
+        nats_subject_prefix=(env.get("TFS_NATS_SUBJECT_PREFIX") or "tfs.events").strip("."),
+        retry_hours=_float(env, "TFS_WEBHOOK_RETRY_HOURS", 24.0),
+        backoff_s=_float(env, "TFS_WEBHOOK_BACKOFF_S", 5.0),
+        timeout_s=_float(env, "TFS_WEBHOOK_TIMEOUT_S", 10.0),
+        concurrency=_int(env, "TFS_WEBHOOK_CONCURRENCY", 4),
+        lease_s=_float(env, "TFS_RELAY_LEASE_S", 60.0),
+        poll_s=_float(env, "TFS_RELAY_POLL_S", 0.5),
+    )
+    # A claim must outlive the attempt it covers, or a second relay could send it again.
+    if relay.lease_s <= 2 * relay.timeout_s:
+        raise ConfigurationError("TFS_RELAY_LEASE_S must be more than twice TFS_WEBHOOK_TIMEOUT_S")
+    return relay
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (or the given mapping). Call once, at an entry point."""
     env = os.environ if env is None else env
@@ -101,4 +154,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit=_rate(env.get("TFS_RATE_LIMIT", "100/second")),
         redis_url=env.get("TFS_REDIS_URL") or None,
         workers=_int(env, "TFS_WORKERS", 1),
+        relay=_relay(env),
     )

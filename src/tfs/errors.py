@@ -20,11 +20,15 @@
         ├── IdempotencyKeyInProgress  409
         ├── RouteNotFound, MethodNotAllowed
         ├── RateLimitExceeded         429, Recoverable, Retry-After
-        └── ServiceUnavailable        503, Recoverable
+        ├── ServiceUnavailable        503, Recoverable
+        └── (operators' commands, `tfs webhooks` / `tfs events`)
+            ├── InvalidWebhookUrl     400 not http(s), or no host that resolves
+            ├── SubscriptionNotFound, DeliveryNotFound  404
+            └── DeliveryNotDead       409 only a dead-lettered delivery is replayed alone
 
 Code below the HTTP edge raises these; one handler renders every one of them in the Mastercard
 envelope. Per-order outcomes of a status update (1001..1005) are not errors of the request: they
-are `domain.results.OrderRejected` and travel inside a 200.
+are `domain.orders.OrderRejected` and travel inside a 200.
 """
 
 from __future__ import annotations
@@ -239,6 +243,30 @@ class ServiceUnavailable(ServiceError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "5"}
+
+
+class InvalidWebhookUrl(ServiceError):
+    status = 400
+    reason_code = "INVALID_WEBHOOK_URL"
+    default_description = "A webhook URL must be http(s) with a host that resolves."
+
+
+class SubscriptionNotFound(ServiceError):
+    status = 404
+    reason_code = "SUBSCRIPTION_NOT_FOUND"
+    default_description = "No such webhook subscription."
+
+
+class DeliveryNotFound(ServiceError):
+    status = 404
+    reason_code = "DELIVERY_NOT_FOUND"
+    default_description = "No such webhook delivery."
+
+
+class DeliveryNotDead(ServiceError):
+    status = 409
+    reason_code = "DELIVERY_NOT_DEAD"
+    default_description = "Only a dead-lettered delivery can be replayed on its own."
 
 
 class ConfigurationError(Exception):

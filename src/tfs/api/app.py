@@ -27,6 +27,7 @@ from tfs.config import Settings
 from tfs.domain import limits
 from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
 from tfs.logs import correlation_id
+from tfs.notify import relay
 from tfs.ratelimit import make_limiter, parse_rate
 from tfs.storage.db import is_sqlite, is_up_to_date, make_engine
 from tfs.storage.unit_of_work import Store
@@ -101,7 +102,10 @@ def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code not in (404, 405):
         mapped = TfsError(str(exc.detail))
         mapped.status = exc.status_code
-    return tfs_error(request, mapped)
+    response = tfs_error(request, mapped)
+    if exc.headers:  # a 405 must name the allowed methods (RFC 9110 §15.5.6): Starlette's Allow
+        response.headers.update(exc.headers)
+    return response
 
 
 async def health(_request: Request) -> Response:
@@ -135,10 +139,16 @@ def _check_schema(store: Store) -> None:
         raise RuntimeError("The database is not at the latest migration: run `tfs db upgrade`.")
 
 
+async def order_status(request: Request) -> Response:
+    """GET and POST of one path share one route, so that a 405's Allow names them both."""
+    if request.method == "POST":
+        return await routes.post_order_status(request)
+    return await routes.get_order_status(request)
+
+
 def api_routes() -> list[Route]:
     return [
-        Route("/vendors/{vendor_id}/orders/status", routes.post_order_status, methods=["POST"]),
-        Route("/vendors/{vendor_id}/orders/status", routes.get_order_status, methods=["GET"]),
+        Route("/vendors/{vendor_id}/orders/status", order_status, methods=["GET", "POST"]),
         Route("/orders", routes.post_order, methods=["POST"]),
         Route("/orders/{mc_order_id}", routes.get_order, methods=["GET"]),
         Route("/events", routes.get_events, methods=["GET"]),
@@ -155,7 +165,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(_check_schema, store)
         purger = asyncio.create_task(_purge_nonces(store))
-        yield
+        # The event relay runs here unless TFS_RELAY=off (then `tfs relay` runs elsewhere).
+        async with relay.running(store, settings.relay):
+            yield
         purger.cancel()
 
     base = settings.base_path

@@ -135,10 +135,10 @@ class Events:
             query = query.where(e.vendor_id == vendor_id)
         if mc_order_id is not None:
             query = query.where(e.mc_order_id == mc_order_id)
-        return [_event(r) for r in self.conn.execute(query)]
+        return [event_from_row(r) for r in self.conn.execute(query)]
 
 
-def _event(r: Any) -> Event:
+def event_from_row(r: Any) -> Event:
     return Event(
         r.event_id,
         r.type,

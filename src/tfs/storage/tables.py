@@ -175,3 +175,76 @@ rate_limits = Table(
     Column("count", Integer, nullable=False),
     Column("expires_at", Float, nullable=False),
 )
+
+# Webhook subscriptions of the platform. The secret signs every delivery (Standard Webhooks); a
+# subscription hears the events stamped after `start_after`, the sequence when it was added.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("subscription_id", Id, primary_key=True, autoincrement=True),
+    Column("url", String(2048), nullable=False),
+    Column("vendor_id", String(64), ForeignKey("vendors.vendor_id"), nullable=True),
+    Column("secret", String(128), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("start_after", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One row per subscription and event. `mc_order_id` and `revision` are copied from the event so
+# that "no later revision before an earlier one is settled" is one indexed lookup. A claimed row
+# carries a lease (`lease_until`, `lease_token`); a relay that dies lets it lapse.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        Id,
+        ForeignKey("webhook_subscriptions.subscription_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_pk", Id, ForeignKey("events.event_pk"), nullable=False),
+    Column("mc_order_id", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # "pending" | "delivered" | "dead"
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("first_attempt_at", UtcDateTime, nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("lease_token", String(36), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("subscription_id", "event_pk"),
+    Index(None, "subscription_id", "mc_order_id", "revision"),
+    Index(None, "subscription_id", "state", "next_attempt_at"),
+    Index(None, "state", "next_attempt_at"),
+)
+
+# Every attempt to deliver, kept: when, what the receiver answered, how long it took, what broke.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("attempt_id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("webhook_deliveries.delivery_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", String(500), nullable=True),
+)
+
+# Durable progress of the relay through the stamped events: "fanout" (events turned into webhook
+# deliveries) and "nats" (events acknowledged by JetStream). The NATS cursor is leased, so that of
+# several relays one publishes at a time, in sequence order.
+relay_cursors = Table(
+    "relay_cursors",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("leased_by", String(36), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+)

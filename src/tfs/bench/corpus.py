@@ -1,0 +1,115 @@
+"""The corpus: signed requests, written as files that wrk's Lua script reads one by one.
+
+Each request is signed when it is written (fresh timestamp, random nonce, real RSA-SHA256
+signature over the exact body), as Mastercard's client library signs it. One file per wrk
+thread; a record is a 10-digit length, a newline, then the raw HTTP/1.1 request.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cache
+from multiprocessing.pool import Pool
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from tfs.signing import sign_request
+
+from .dataset import VendorKey
+from .plan import Workload
+
+BLOCK = 500  # requests per signing task
+HEADER = 11  # "%010d\n"
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str  # "127.0.0.1:port", as sent in Host and signed
+    base_path: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    files: list[Path]  # one per wrk thread
+    starts: list[int]  # index of each file's first request in its thread's sequence
+    count: int  # requests per file
+    bytes: int
+    seconds: float  # to sign and write it
+
+    @property
+    def requests(self) -> int:
+        return self.count * len(self.files)
+
+
+@cache
+def _private_key(pem: bytes) -> RSAPrivateKey:
+    key = load_pem_private_key(pem, password=None)
+    assert isinstance(key, RSAPrivateKey)
+    return key
+
+
+def raw_request(
+    workload: Workload, keys: list[VendorKey], target: Target, thread: int, index: int
+) -> bytes:
+    spec = workload.request(thread, index)
+    key = keys[spec.vendor]
+    path = f"{target.base_path}/vendors/{key.vendor_id}/orders/status"
+    body = workload.body(spec)
+    authorization = sign_request(
+        _private_key(key.private_pem),
+        key.consumer_key,
+        "POST",
+        f"http://{target.host}{path}",
+        body,
+        timestamp=int(time.time()),
+    )
+    head = (
+        f"POST {path} HTTP/1.1\r\n"
+        f"Host: {target.host}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Authorization: {authorization}\r\n"
+        f"X-Correlation-Id: {spec.correlation_id}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "\r\n"
+    ).encode()
+    return b"%010d\n" % (len(head) + len(body)) + head + body
+
+
+def _sign_block(job: tuple[Workload, list[VendorKey], Target, int, int, int]) -> bytes:
+    workload, keys, target, thread, start, stop = job
+    return b"".join(raw_request(workload, keys, target, thread, i) for i in range(start, stop))
+
+
+def write_corpus(
+    pool: Pool | None,
+    workload: Workload,
+    keys: list[VendorKey],
+    target: Target,
+    directory: Path,
+    name: str,
+    starts: list[int],
+    count: int,
+) -> Corpus:
+    """`count` requests per thread, thread t's from index starts[t] of its sequence."""
+    began = time.perf_counter()
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [directory / f"{name}-t{t + 1}.req" for t in range(len(starts))]
+    jobs = [
+        (workload, keys, target, t, i, min(i + BLOCK, start + count))
+        for t, start in enumerate(starts)
+        for i in range(start, start + count, BLOCK)
+    ]
+    handles = [f.open("wb") for f in files]
+    size = 0
+    try:
+        blocks = pool.imap(_sign_block, jobs) if pool else map(_sign_block, jobs)
+        for job, data in zip(jobs, blocks, strict=True):
+            handles[job[3]].write(data)
+            size += len(data)
+    finally:
+        for h in handles:
+            h.close()
+    return Corpus(files, list(starts), count, size, time.perf_counter() - began)

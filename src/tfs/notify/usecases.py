@@ -1,0 +1,190 @@
+"""Use cases of the relay and of the operators who watch it: each one transaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tfs.errors import (
+    DeliveryNotDead,
+    DeliveryNotFound,
+    SubscriptionNotFound,
+    UnknownVendor,
+)
+from tfs.notify.retries import RetryPolicy
+from tfs.storage.cursors import FANOUT, NATS, Cursors
+from tfs.storage.deliveries import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    Attempt,
+    Claimed,
+    Deliveries,
+    DeliveryView,
+)
+from tfs.storage.events import Event, Events
+from tfs.storage.subscriptions import Subscription, Subscriptions
+from tfs.storage.unit_of_work import Store
+
+FANOUT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    next_attempt_at: datetime
+
+
+# --- Subscriptions (the `tfs webhooks` commands) ---------------------------------------------
+
+
+def add_subscription(
+    store: Store, url: str, vendor_id: str | None, secret: str, now: datetime
+) -> int:
+    with store.transaction() as uow:
+        if vendor_id is not None and not uow.vendors.exists(vendor_id):
+            raise UnknownVendor(f"Vendor {vendor_id} does not exist.")
+        # Not while a relay fans out: it would not see the new subscription, yet move past
+        # events the subscription should hear.
+        Cursors(uow.conn).lock(FANOUT)
+        return Subscriptions(uow.conn).add(url, vendor_id, secret, now)
+
+
+def list_subscriptions(store: Store) -> list[Subscription]:
+    with store.transaction(readonly=True) as uow:
+        return Subscriptions(uow.conn).all()
+
+
+def set_subscription_enabled(store: Store, subscription_id: int, enabled: bool) -> None:
+    with store.transaction() as uow:
+        if not Subscriptions(uow.conn).set_enabled(subscription_id, enabled):
+            raise SubscriptionNotFound()
+
+
+def remove_subscription(store: Store, subscription_id: int) -> None:
+    with store.transaction() as uow:
+        if not Subscriptions(uow.conn).remove(subscription_id):
+            raise SubscriptionNotFound()
+
+
+# --- Deliveries (the relay) -------------------------------------------------------------------
+
+
+def fan_out(store: Store, now: datetime) -> int:
+    """Turn newly stamped events into deliveries for the subscriptions they match (disabled
+    ones too: disabling pauses sending, it loses nothing).
+
+    Returns how far the cursor moved (FANOUT_BATCH or more: there may be more to do). The
+    cursor row is locked for the transaction, so relays fan out one at a time, each event once.
+    """
+    with store.transaction(readonly=True) as uow:
+        cursors = Cursors(uow.conn)
+        latest = cursors.end()
+        if cursors.position(FANOUT) >= latest:
+            return 0
+    with store.transaction() as uow:
+        cursors = Cursors(uow.conn)
+        after = cursors.lock(FANOUT)
+        subscriptions = Subscriptions(uow.conn).all()
+        # Nothing before the oldest subscription's start concerns anyone: skip it at once.
+        floor = min((s.start_after for s in subscriptions), default=latest)
+        start = max(after, floor)
+        last = Deliveries(uow.conn).fan_out(subscriptions, start, FANOUT_BATCH, now)
+        if last > after:
+            cursors.move(FANOUT, last)
+        return last - after
+
+
+def claim_deliveries(
+    store: Store,
+    in_flight: Mapping[int, int],
+    per_subscription: int,
+    now: datetime,
+    lease: timedelta,
+) -> list[Claimed]:
+    """Lease what is due, up to `per_subscription` in flight for each enabled subscription."""
+    with store.transaction(readonly=True) as uow:
+        if not Deliveries(uow.conn).has_due(now):
+            return []
+    with store.transaction() as uow:
+        capacity = {
+            s.subscription_id: per_subscription - in_flight.get(s.subscription_id, 0)
+            for s in Subscriptions(uow.conn).all(enabled_only=True)
+        }
+        token = secrets.token_hex(16)
+        return Deliveries(uow.conn).claim(capacity, now, now + lease, token)
+
+
+def outcome(claimed: Claimed, attempt: Attempt, policy: RetryPolicy, jitter: float) -> Outcome:
+    if attempt.succeeded:
+        return Outcome(DELIVERED, attempt.attempted_at)
+    first = claimed.first_attempt_at or attempt.attempted_at
+    retry_at = policy.next_attempt(claimed.attempts + 1, first, attempt.attempted_at, jitter)
+    return Outcome(DEAD, attempt.attempted_at) if retry_at is None else Outcome(PENDING, retry_at)
+
+
+def record_attempt(
+    store: Store, claimed: Claimed, attempt: Attempt, policy: RetryPolicy, jitter: float
+) -> str:
+    """Log the attempt and settle or reschedule the delivery; returns its new state."""
+    result = outcome(claimed, attempt, policy, jitter)
+    with store.transaction() as uow:
+        Deliveries(uow.conn).record(claimed, attempt, result.state, result.next_attempt_at)
+    return result.state
+
+
+def list_deliveries(
+    store: Store, *, failed_only: bool = False, subscription_id: int | None = None, limit: int = 50
+) -> list[DeliveryView]:
+    with store.transaction(readonly=True) as uow:
+        return Deliveries(uow.conn).recent(
+            failed_only=failed_only, subscription_id=subscription_id, limit=limit
+        )
+
+
+def replay_delivery(store: Store, delivery_id: int, now: datetime) -> None:
+    """Send a dead-lettered delivery again, with a fresh retry window."""
+    with store.transaction() as uow:
+        deliveries = Deliveries(uow.conn)
+        state = deliveries.get_state(delivery_id)
+        if state is None:
+            raise DeliveryNotFound()
+        if state != DEAD:
+            raise DeliveryNotDead(f"Delivery {delivery_id} is {state}, not dead-lettered.")
+        deliveries.resend_one(delivery_id, now)
+
+
+def replay_events(store: Store, subscription_id: int, first: int, last: int, now: datetime) -> int:
+    """Send the events numbered first..last to one subscription again; returns how many."""
+    with store.transaction() as uow:
+        subscription = Subscriptions(uow.conn).get(subscription_id)
+        if subscription is None:
+            raise SubscriptionNotFound()
+        return Deliveries(uow.conn).replay_range(subscription, first, last, now)
+
+
+# --- NATS -------------------------------------------------------------------------------------
+
+
+def lease_nats_cursor(store: Store, owner: str, now: datetime, lease: timedelta) -> int | None:
+    """The position to publish from, if this relay is (now) the one publishing to NATS."""
+    with store.transaction() as uow:
+        return Cursors(uow.conn).lease(NATS, owner, now, now + lease)
+
+
+def advance_nats_cursor(store: Store, owner: str, position: int) -> bool:
+    with store.transaction() as uow:
+        return Cursors(uow.conn).advance(NATS, owner, position)
+
+
+def release_nats_cursor(store: Store, owner: str) -> None:
+    """A relay that stops lets another publish at once, without waiting for its lease."""
+    with store.transaction() as uow:
+        Cursors(uow.conn).release(NATS, owner)
+
+
+def events_after(store: Store, position: int, limit: int) -> list[Event]:
+    with store.transaction(readonly=True) as uow:
+        return Events(uow.conn).after(position, limit)

@@ -1,0 +1,121 @@
+"""`tfs bench` end to end on a tiny configuration, and its check catching a lost update.
+
+No timings are asserted: only that the benchmark runs, reports, and tells stored from lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, select, update
+
+from tfs.bench.plan import Workload, step
+from tfs.bench.verify import check_acknowledged, expectations
+from tfs.bench.wrk import wrk_binary
+from tfs.cli import main
+from tfs.storage.db import make_engine
+from tfs.storage.tables import item_history, order_items, orders
+
+needs_wrk = pytest.mark.skipif(
+    wrk_binary() is None, reason="wrk is not installed (apt-get install -y wrk)"
+)
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("bench")
+    out = work / "bench.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            "--orders", "200",
+            "--duration", "2",
+            "--connections", "2",
+            "--work-dir", str(work),
+            "--json-out", str(out),
+            "--keep",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    report: dict[str, Any] = json.loads(out.read_text())
+    report["output"] = result.output
+    return report
+
+
+@needs_wrk
+@pytest.mark.slow
+def test_the_benchmark_runs_end_to_end_and_reports(bench_run: dict[str, Any]) -> None:
+    (config,) = bench_run["configs"]
+    assert config["database"] == "sqlite"
+    assert config["orders_stored"] == 200
+    assert config["service"]["requests"] > 0
+    assert config["acknowledged"] > 0
+    assert config["lost"] == 0
+    assert config["echo"]["requests"] > 0
+    assert config["memory"]["peak_mb"] > 0
+    assert {"p50", "p90", "p99", "max"} <= set(config["service"]["latency_ms"])
+    assert config["ratio_to_echo"] > 0
+    assert "echo req/s" in bench_run["output"]
+
+
+def _kept(bench_run: dict[str, Any]) -> tuple[Workload, list[str], str]:
+    (config,) = bench_run["configs"]
+    directory = Path(config["work_dir"])
+    acked = (directory / "acked.txt").read_text().split()
+    return Workload.load(directory / "workload.json"), acked, config["database_url"]
+
+
+@needs_wrk
+@pytest.mark.slow
+def test_the_check_catches_a_lost_update(bench_run: dict[str, Any]) -> None:
+    workload, acked, url = _kept(bench_run)
+    expected = expectations(workload, acked)
+    engine = make_engine(url)
+    try:
+        assert check_acknowledged(engine, expected) == []
+        # Revert one acknowledged order: status back to Pending, its vendor notes gone.
+        victim = next(e for e in expected if e.min_status != "Pending")
+        with engine.begin() as conn:
+            conn.execute(
+                update(order_items)
+                .where(order_items.c.mc_order_id == victim.mc_order_id)
+                .values(status="Pending")
+            )
+            conn.execute(
+                update(orders)
+                .where(orders.c.mc_order_id == victim.mc_order_id)
+                .values(status="Pending")
+            )
+            pks = select(order_items.c.item_pk).where(
+                order_items.c.mc_order_id == victim.mc_order_id
+            )
+            conn.execute(delete(item_history).where(item_history.c.item_pk.in_(pks)))
+        problems = check_acknowledged(engine, expected)
+    finally:
+        engine.dispose()
+    assert problems
+    assert all(victim.mc_order_id in p for p in problems)
+
+
+def test_the_corpus_only_moves_orders_forward_with_unique_bodies() -> None:
+    workload = Workload("t", orders=120, active=120, vendors=4, batch=10, threads=2)
+    seen: set[bytes] = set()
+    rank = {"Pending": 0, "Processing": 1, "Shipped": 2, "Delivered": 3}
+    last: Counter[str] = Counter()
+    for thread in range(2):
+        for index in range(60):
+            spec = workload.request(thread, index)
+            body = workload.body(spec)
+            assert body not in seen
+            seen.add(body)
+            for order in json.loads(body):
+                status = order["orderItems"][0]["status"]
+                assert rank[status] >= last[order["mcOrderId"]]
+                last[order["mcOrderId"]] = rank[status]
+    assert step(0).status == "Processing" and step(1).tracked and step(6).status == "Delivered"
