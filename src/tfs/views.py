@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -17,7 +18,9 @@ def encode(value: Any) -> bytes:
     return _encoder.encode(value)
 
 
+@lru_cache(maxsize=8192)
 def iso(value: datetime) -> str:
+    """UTC, ISO-8601 with `Z`; cached: an answer and its event format the same times."""
     value = value.astimezone(UTC)
     spec = "seconds" if value.microsecond == 0 else "milliseconds"
     return value.isoformat(timespec=spec).replace("+00:00", "Z")
@@ -27,7 +30,17 @@ def compact(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if v is not None}
 
 
-def _item(item: ItemState, record: OrderRecord) -> dict[str, Any]:
+def _item(item: ItemState, record: OrderRecord, with_history: bool = True) -> dict[str, Any]:
+    if not with_history:
+        return compact(
+            {
+                "id": item.id,
+                "mcId": item.mc_id,
+                "status": item.status.value,
+                "trackingNumber": item.tracking_number,
+                "trackingUrl": item.tracking_url,
+            }
+        )
     return compact(
         {
             "id": item.id,
@@ -62,7 +75,7 @@ def _item(item: ItemState, record: OrderRecord) -> dict[str, Any]:
     )
 
 
-def order_status(record: OrderRecord) -> dict[str, Any]:
+def order_status(record: OrderRecord, with_history: bool = True) -> dict[str, Any]:
     """`OrderStatus`: the order as stored, as a vendor sees it."""
     s = record.state
     return compact(
@@ -70,15 +83,19 @@ def order_status(record: OrderRecord) -> dict[str, Any]:
             "orderId": s.order_id,
             "mcOrderId": s.mc_order_id,
             "status": s.status.value,
-            "orderItems": [_item(i, record) for i in s.items],
+            "orderItems": [_item(i, record, with_history) for i in s.items],
         }
     )
 
 
-def order_detail(record: OrderRecord) -> dict[str, Any]:
-    """`OrderStatus` plus what the platform also holds: vendor, program, revision, times."""
+def order_detail(record: OrderRecord, with_history: bool = True) -> dict[str, Any]:
+    """`OrderStatus` plus what the platform also holds: vendor, program, revision, times.
+
+    Without history (as in events, whose `changes` carry each new entry), the items leave out
+    `histories` and `errors`, so that an event's size does not grow with the order's age.
+    """
     s = record.state
-    out = order_status(record)
+    out = order_status(record, with_history)
     out.update(
         compact(
             {

@@ -110,6 +110,11 @@ class AppliedUpdate:
     def changed(self) -> bool:
         return bool(self.changes or self.histories or self.errors)
 
+    @property
+    def changed_items(self) -> set[str]:
+        """The `mcId` of every item whose own fields (status, id, tracking) moved."""
+        return {c.mc_id for c in self.changes if c.mc_id is not None}
+
 
 def fingerprint(*parts: object) -> str:
     text = "\x1f".join("" if p is None else str(p) for p in parts)

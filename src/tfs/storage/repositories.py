@@ -458,27 +458,30 @@ class Orders:
                 for a in changed
             ],
         )
-        self.conn.execute(
-            update(order_items)
-            .where(order_items.c.item_pk == _bind("b_item_pk"))
-            .values(
-                item_id=_bind("b_item_id"),
-                status=_bind("b_status"),
-                tracking_number=_bind("b_tracking_number"),
-                tracking_url=_bind("b_tracking_url"),
-            ),
-            [
-                {
-                    "b_item_pk": i.pk,
-                    "b_item_id": i.id,
-                    "b_status": i.status,
-                    "b_tracking_number": i.tracking_number,
-                    "b_tracking_url": i.tracking_url,
-                }
-                for a in changed
-                for i in a.order.items
-            ],
-        )
+        items = [
+            {
+                "b_item_pk": i.pk,
+                "b_item_id": i.id,
+                "b_status": i.status,
+                "b_tracking_number": i.tracking_number,
+                "b_tracking_url": i.tracking_url,
+            }
+            for a in changed
+            for i in a.order.items
+            if i.mc_id in a.changed_items
+        ]
+        if items:
+            self.conn.execute(
+                update(order_items)
+                .where(order_items.c.item_pk == _bind("b_item_pk"))
+                .values(
+                    item_id=_bind("b_item_id"),
+                    status=_bind("b_status"),
+                    tracking_number=_bind("b_tracking_number"),
+                    tracking_url=_bind("b_tracking_url"),
+                ),
+                items,
+            )
         histories = [h.__dict__ | {"received_at": now} for a in changed for h in a.histories]
         if histories:
             self.conn.execute(insert(item_history), histories)

@@ -1,0 +1,67 @@
+"""The unit of work: grouped commits keep each work all-or-nothing and its own outcome."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from conftest import now
+from tfs import usecases
+from tfs.storage.unit_of_work import Store, UnitOfWork
+
+
+class Refused(Exception):
+    pass
+
+
+def test_grouped_works_commit_alone_or_together_and_a_failing_one_changes_nothing(
+    store: Store,
+) -> None:
+    vendors = [f"uow-{uuid.uuid4().hex[:8]}-{n}" for n in range(12)]
+    start = threading.Barrier(len(vendors))
+    outcomes: dict[str, object] = {}
+
+    def add(vendor_id: str, fail: bool) -> None:
+        def work(uow: UnitOfWork) -> str:
+            uow.vendors.add(vendor_id, None, now())
+            if fail:
+                raise Refused(vendor_id)
+            return vendor_id
+
+        start.wait()
+        try:
+            outcomes[vendor_id] = store.run_grouped(work)
+        except Refused as exc:
+            outcomes[vendor_id] = exc
+
+    threads = [threading.Thread(target=add, args=(v, n % 3 == 0)) for n, v in enumerate(vendors)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with store.transaction(readonly=True) as uow:
+        stored = {v for v, _ in uow.vendors.all()}
+    for n, vendor_id in enumerate(vendors):
+        if n % 3 == 0:
+            assert isinstance(outcomes[vendor_id], Refused)
+            assert vendor_id not in stored
+        else:
+            assert outcomes[vendor_id] == vendor_id
+            assert vendor_id in stored
+
+
+def test_a_grouped_work_sees_what_an_earlier_one_of_its_group_wrote(store: Store) -> None:
+    vendor_id = f"uow-{uuid.uuid4().hex[:8]}"
+    store.run_grouped(lambda uow: uow.vendors.add(vendor_id, None, now()))
+    assert store.run_grouped(lambda uow: uow.vendors.exists(vendor_id))
+    assert usecases.add_vendor(store, vendor_id, None, now()) is False
+
+
+def test_errors_of_a_grouped_work_reach_its_caller(store: Store) -> None:
+    def work(uow: UnitOfWork) -> None:
+        raise Refused("no")
+
+    with pytest.raises(Refused):
+        store.run_grouped(work)
