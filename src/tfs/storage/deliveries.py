@@ -107,16 +107,7 @@ class Deliveries:
             .limit(limit)
         ).all()
         new = [
-            {
-                "subscription_id": s.subscription_id,
-                "event_pk": r.event_pk,
-                "mc_order_id": r.mc_order_id,
-                "revision": r.revision,
-                "state": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "updated_at": now,
-            }
+            _pending(s.subscription_id, r, now)
             for r in rows
             for s in subscriptions
             if r.sequence > s.start_after and s.vendor_id in (None, r.vendor_id)
@@ -266,19 +257,7 @@ class Deliveries:
         if rows:
             self.conn.execute(
                 insert_ignoring_duplicates(self.conn, webhook_deliveries),
-                [
-                    {
-                        "subscription_id": subscription.subscription_id,
-                        "event_pk": r.event_pk,
-                        "mc_order_id": r.mc_order_id,
-                        "revision": r.revision,
-                        "state": PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "updated_at": now,
-                    }
-                    for r in rows
-                ],
+                [_pending(subscription.subscription_id, r, now) for r in rows],
             )
         self._resend(
             now,
@@ -332,3 +311,17 @@ class Deliveries:
                 Attempt(as_utc(r.attempted_at), r.status_code, r.latency_ms, r.error)
             )
         return logs
+
+
+def _pending(subscription_id: int, event: Any, now: datetime) -> dict[str, Any]:
+    """A new delivery row: one event to one subscription, due now."""
+    return {
+        "subscription_id": subscription_id,
+        "event_pk": event.event_pk,
+        "mc_order_id": event.mc_order_id,
+        "revision": event.revision,
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "updated_at": now,
+    }
