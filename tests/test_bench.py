@@ -119,3 +119,10 @@ def test_the_corpus_only_moves_orders_forward_with_unique_bodies() -> None:
                 assert rank[status] >= last[order["mcOrderId"]]
                 last[order["mcOrderId"]] = rank[status]
     assert step(0).status == "Processing" and step(1).tracked and step(6).status == "Delivered"
+
+
+def test_a_missing_wrk_is_reported_with_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tfs.bench.command.wrk_binary", lambda: None)
+    result = CliRunner().invoke(main, ["bench"])
+    assert result.exit_code == 3
+    assert "apt-get install -y wrk" in result.output

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import click
 
 from . import dataset, report
 from .results import ConfigResult
-from .runner import Options, Session, run_config
+from .runner import UNLIMITED, Options, Session, run_config
 from .wrk import INSTALL_HINT, wrk_binary
 
 SCALE_ORDERS = 1_000_000
@@ -28,8 +30,8 @@ def _batches(value: str | None) -> list[int] | None:
         sizes = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter("a comma-separated list of sizes, e.g. 1,10,100,500") from None
-    if not sizes or any(not 1 <= b <= 500 for b in sizes):
-        raise click.BadParameter("batch sizes go from 1 to 500 (the service's limit)")
+    if not sizes or any(b < 1 for b in sizes):
+        raise click.BadParameter("batch sizes are at least 1")
     return sizes
 
 
@@ -77,9 +79,10 @@ def bench(
         sys.exit(3)
     if database_url is not None and (why := dataset.check_server_url(database_url)):
         raise click.BadParameter(why, param_hint="--database-url")
-    if threads < 1 or connections < threads or orders < 1 or duration <= 0 or workers < 1:
+    if min(threads, orders, workers, batch, vendors) < 1 or connections < threads or duration <= 0:
         raise click.UsageError(
-            "need orders >= 1, duration > 0, workers >= 1, connections >= threads"
+            "orders, batch, workers, vendors and threads must be at least 1, duration above 0, "
+            "and connections at least threads"
         )
     sizes = _batches(batches) or [batch]
     stored = [orders, SCALE_ORDERS] if scale and orders < SCALE_ORDERS else [orders]
@@ -91,7 +94,10 @@ def bench(
     began = time.monotonic()
     results: list[ConfigResult] = []
     processes = os.cpu_count() or 1
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+    with (
+        multiprocessing.get_context("spawn").Pool(processes) as pool,
+        _removed_if_empty(run_dir),
+    ):
         session = Session(pool, [dataset.new_private_key() for _ in range(vendors)], click.echo)
         for n in stored:
             for b in sizes:
@@ -107,6 +113,8 @@ def bench(
                     results.append(run_config(options, session))
                 except ValueError as exc:
                     raise click.UsageError(str(exc)) from None
+                except (RuntimeError, subprocess.CalledProcessError) as exc:
+                    raise click.ClickException(f"{exc} (files kept in {run_dir})") from None
     settings = {
         "orders": orders,
         "stored": stored,
@@ -117,6 +125,7 @@ def bench(
         "workers": workers,
         "vendors": vendors,
         "database": "postgresql" if database_url else "sqlite",
+        "server": f"tfs serve --workers {workers}; TFS_RATE_LIMIT={UNLIMITED} (on, never hit)",
         "wall_s": round(time.monotonic() - began, 1),
     }
     data = report.to_json(results, settings)
@@ -124,13 +133,18 @@ def bench(
     click.echo("")
     click.echo(report.table(results, data))
     click.echo(f"\nJSON: {json_path}" + (f"; kept: {run_dir}" if keep else ""))
-    if not keep:
-        _remove_empty(run_dir)
     if any(r.lost for r in results):
         click.echo("error: acknowledged updates are missing from the database", err=True)
         sys.exit(1)
+    if any(r.acknowledged == 0 for r in results):
+        click.echo("error: the service acknowledged no request (see the first non-2xx)", err=True)
+        sys.exit(1)
 
 
-def _remove_empty(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        directory.rmdir()
+@contextlib.contextmanager
+def _removed_if_empty(directory: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # only when empty: a kept or failed run stays

@@ -128,6 +128,13 @@ def load(
     ]
     for _ in pool.imap_unordered(_load_chunk, jobs) if pool else map(_load_chunk, jobs):
         pass
+    if not is_sqlite(url):
+        # What autovacuum would have done by the time a real database held these orders.
+        # SQLite is left as the service leaves it: without statistics (nothing runs ANALYZE).
+        analyze = create_engine(url, isolation_level="AUTOCOMMIT")
+        with analyze.connect() as conn:
+            conn.execute(text("ANALYZE"))
+        analyze.dispose()
     return vendor_keys
 
 

@@ -30,7 +30,8 @@ def machine() -> dict[str, Any]:
     version = ""
     if wrk:
         run = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)  # noqa: S603
-        version = (run.stdout or run.stderr).splitlines()[0] if (run.stdout or run.stderr) else ""
+        text = (run.stdout or run.stderr).strip()
+        version = text.splitlines()[0].partition(" Copyright")[0] if text else ""
     return {
         "cpus": os.cpu_count(),
         "cpu": model or platform.processor(),
@@ -108,7 +109,7 @@ COLUMNS: list[tuple[str, int, Cell]] = [
         lambda r: f"{r.memory.peak_mb:.0f} ({r.memory.start_mb:.0f}>{r.memory.end_mb:.0f})",
     ),
     ("echo req/s", 10, lambda r: f"{r.echo.rps:,.0f}"),
-    ("ratio", 6, lambda r: f"{r.ratio:.2f}"),
+    ("ratio", 6, lambda r: f"{r.ratio:.3f}"),
     ("lost", 5, lambda r: str(r.lost)),
 ]
 
@@ -143,6 +144,13 @@ def table(results: list[ConfigResult], report: dict[str, Any]) -> str:
         lines += [f"  LOST: {x}" for x in r.lost_examples]
         if r.service.first_failure:
             lines.append(f"  first non-2xx answer: {r.service.first_failure[:300]}")
+    by_batch: dict[tuple[str, int], list[ConfigResult]] = {}
+    for r in results:
+        by_batch.setdefault((r.database, r.orders_stored), []).append(r)
+    for (database, stored), rs in by_batch.items():
+        if len(rs) > 1:
+            costs = ", ".join(f"B={r.batch}: {r.us_per_order:,.0f}" for r in rs)
+            lines.append(f"per-order cost ({database}, {stored:,} stored), us per order: {costs}")
     for s in report.get("scale", []):
         lines.append(
             f"scale ({s['database']}, B={s['batch']}): {s['rps'][0]:,.0f} req/s with "

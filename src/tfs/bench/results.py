@@ -45,6 +45,7 @@ class Memory:
     end_mb: float
     peak_process_mb: float  # the largest single process
     peak_whole_life_mb: float  # probes and start-up included
+    every_5s_mb: list[float] = field(default_factory=list)  # over the measured run
 
     @classmethod
     def of(cls, window: list[tuple[float, int, int]], peak_all_kb: int) -> Memory:
@@ -59,7 +60,18 @@ class Memory:
             end_mb=mb(window[-1][1]),
             peak_process_mb=mb(max(s[2] for s in window)),
             peak_whole_life_mb=mb(peak_all_kb),
+            every_5s_mb=_every(window, 5.0),
         )
+
+
+def _every(window: list[tuple[float, int, int]], seconds: float) -> list[float]:
+    """Total RSS (MB) sampled every so many seconds: flat, or growing."""
+    out, due = [], window[0][0]
+    for t, total_kb, _ in window:
+        if t >= due:
+            out.append(round(total_kb / 1024, 1))
+            due = t + seconds
+    return out
 
 
 @dataclass
@@ -98,7 +110,7 @@ class ConfigResult:
 
     @property
     def ratio(self) -> float:
-        return round(self.service.rps / self.echo.rps, 3) if self.echo.rps else 0.0
+        return round(self.service.rps / self.echo.rps, 4) if self.echo.rps else 0.0
 
     @property
     def us_per_order(self) -> float:
