@@ -201,6 +201,7 @@ def test_credentials_create_for_the_platform_reads_any_order(
 def test_credentials_create_for_an_unknown_vendor_exits_1(tfs: Tfs, tmp_path: Path) -> None:
     result = tfs("credentials", "create", "--vendor", "nobody-here", "--out", tmp_path, code=1)
     assert "nobody-here" in result.stderr
+    assert list(tmp_path.glob("*.p12")) == []  # no key is left behind that nobody can use
 
 
 # --- credentials add ---------------------------------------------------------------------------

@@ -197,8 +197,19 @@ def credentials_add(
 def credentials_create(ctx: Context, vendor: str | None, platform: bool, out: Path) -> None:
     """Make a key pair and PKCS#12 file as Mastercard's portal does, and register it."""
     role, vendor_id = _role(vendor, platform)
+    if vendor_id is not None:
+        with ctx.store.transaction(readonly=True) as uow:
+            if not uow.vendors.exists(vendor_id):
+                _fail(
+                    f"vendor {vendor_id} does not exist: add it with `tfs vendors add`",
+                    EXIT_REFUSED,
+                )
     issued = creds.issue(out, vendor_id or "platform")
-    _register(ctx, issued.consumer_key, role, vendor_id, issued.public_key_pem)
+    try:
+        _register(ctx, issued.consumer_key, role, vendor_id, issued.public_key_pem)
+    except SystemExit:
+        issued.p12_path.unlink(missing_ok=True)  # a key nobody can use is not left behind
+        raise
     click.echo(f"consumer key: {issued.consumer_key}")
     click.echo(f"p12 file:     {issued.p12_path}")
     click.echo(f"password:     {issued.password}")

@@ -278,9 +278,10 @@ def find_orders(
 
 
 def purge_expired(store: Store, now: datetime) -> int:
-    """Forget nonces that can no longer be replayed (their timestamps are stale anyway)."""
+    """Forget nonces that can no longer be replayed (their timestamps are stale anyway) and
+    Idempotency-Key answers past their lifetime."""
     with store.transaction() as uow:
-        return uow.nonces.purge_expired(now)
+        return uow.nonces.purge_expired(now) + uow.idempotency.purge_expired(now)
 
 
 def add_vendor(store: Store, vendor_id: str, name: str | None, now: datetime) -> bool:

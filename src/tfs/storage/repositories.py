@@ -219,6 +219,10 @@ class IdempotencyKeys:
             .values(state="done", response_status=status, response_body=body)
         )
 
+    def purge_expired(self, now: datetime) -> int:
+        query = delete(idempotency_keys).where(idempotency_keys.c.expires_at < now)
+        return self.conn.execute(query).rowcount
+
     def abandon(self, consumer_key: str, key: str) -> None:
         self.conn.execute(
             delete(idempotency_keys).where(
