@@ -37,6 +37,13 @@ def test_new_order_is_201_pending_and_readable(platform: Client, vendor: Client)
     assert order["status"] == "Pending" and order["revision"] == 1
     assert order["vendorId"] == vendor.vendor_id and order["programId"] == "49631"
     assert [i["mcId"] for i in order["orderItems"]] == ["i1", "i2"]
+    first = order["orderItems"][0]
+    assert (first["rewardItemId"], first["description"], first["quantity"]) == (
+        "74568",
+        "Gift card",
+        2,
+    )
+    assert order["orderItems"][1]["quantity"] == 1
     read = platform.request("GET", f"/orders/{body['mcOrderId']}")
     assert read.status_code == 200 and read.json() == order
 

@@ -96,6 +96,16 @@ def order_detail(record: OrderRecord, with_history: bool = True) -> dict[str, An
     """
     s = record.state
     out = order_status(record, with_history)
+    for shown, item in zip(out["orderItems"], s.items, strict=True):
+        shown.update(
+            compact(
+                {
+                    "rewardItemId": item.reward_item_id,
+                    "description": item.description,
+                    "quantity": item.quantity,
+                }
+            )
+        )
     out.update(
         compact(
             {

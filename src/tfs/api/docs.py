@@ -117,7 +117,7 @@ def _result_codes() -> str:
 # --- schemas ----------------------------------------------------------------------------------
 
 
-def _order_props(status: Obj) -> Obj:
+def _order_props(status: Obj, item_schema: str = "OrderItemStatus") -> Obj:
     return {
         "orderId": _text(
             "Order Id of Vendor. Bound to the order the first time it is sent; a different "
@@ -131,11 +131,53 @@ def _order_props(status: Obj) -> Obj:
             "afd72396-b9c0-11ed-afa1-0242ac120002",
         ),
         "orderItems": _array(
-            _schema("OrderItemStatus"),
+            _schema(item_schema),
             "order items list. In a request: the items to update; in an answer: every item.",
             maxItems=limits.MAX_ITEMS_PER_ORDER,
         ),
         "status": status,
+    }
+
+
+def _item_props() -> Obj:
+    return {
+        "id": _text(
+            "Order Item Id of Vendor. Bound on first sight; a different value later "
+            f"fails the order with errorCode {o.UNKNOWN_ITEM}.",
+            limits.MAX_ID_LENGTH,
+            "order-item-1",
+        ),
+        "mcId": _text(
+            "Order Item Id of Mastercard.",
+            limits.MAX_ID_LENGTH,
+            "efa03f08-b9c0-11ed-afa1-0242ac120002",
+        ),
+        "status": _text(
+            f"Item status. {_status_vocabulary()}", limits.MAX_STATUS_LENGTH, "Pending"
+        ),
+        "trackingNumber": _text(
+            "Order tracking number. Every change is also kept as a trackingUpdate history event.",
+            limits.MAX_TRACKING_NUMBER_LENGTH,
+            "Track123",
+        ),
+        "trackingUrl": _text(
+            "Order tracking url (http or https).",
+            limits.MAX_URL_LENGTH,
+            "https://tracking-url.com/order/123",
+        ),
+        "errors": _array(
+            _schema("OrderItemError"),
+            "order items error list. A request carries at most "
+            f"{limits.MAX_ERRORS_PER_ITEM} per item; an answer lists every error ever "
+            "reported for the item, each once.",
+        ),
+        "histories": _array(
+            _schema("History"),
+            "history detail of order item. A request carries at most "
+            f"{limits.MAX_HISTORIES_PER_ITEM} per item; an answer lists every event, "
+            "identical vendor events once, plus the service's own statusChange and "
+            "trackingUpdate events.",
+        ),
     }
 
 
@@ -156,50 +198,7 @@ def _order_status_schemas(settings: Settings) -> Obj:
             _order_props(status),
             "mcOrderId",
         ),
-        "OrderItemStatus": _object(
-            "An order item's status.",
-            {
-                "id": _text(
-                    "Order Item Id of Vendor. Bound on first sight; a different value later "
-                    f"fails the order with errorCode {o.UNKNOWN_ITEM}.",
-                    limits.MAX_ID_LENGTH,
-                    "order-item-1",
-                ),
-                "mcId": _text(
-                    "Order Item Id of Mastercard.",
-                    limits.MAX_ID_LENGTH,
-                    "efa03f08-b9c0-11ed-afa1-0242ac120002",
-                ),
-                "status": _text(
-                    f"Item status. {_status_vocabulary()}", limits.MAX_STATUS_LENGTH, "Pending"
-                ),
-                "trackingNumber": _text(
-                    "Order tracking number. Every change is also kept as a trackingUpdate "
-                    "history event.",
-                    limits.MAX_TRACKING_NUMBER_LENGTH,
-                    "Track123",
-                ),
-                "trackingUrl": _text(
-                    "Order tracking url (http or https).",
-                    limits.MAX_URL_LENGTH,
-                    "https://tracking-url.com/order/123",
-                ),
-                "errors": _array(
-                    _schema("OrderItemError"),
-                    "order items error list. A request carries at most "
-                    f"{limits.MAX_ERRORS_PER_ITEM} per item; an answer lists every error ever "
-                    "reported for the item, each once.",
-                ),
-                "histories": _array(
-                    _schema("History"),
-                    "history detail of order item. A request carries at most "
-                    f"{limits.MAX_HISTORIES_PER_ITEM} per item; an answer lists every event, "
-                    "identical vendor events once, plus the service's own statusChange and "
-                    "trackingUpdate events.",
-                ),
-            },
-            "mcId",
-        ),
+        "OrderItemStatus": _object("An order item's status.", _item_props(), "mcId"),
         "OrderItemError": _object(
             "An error the vendor reports about an item (for example a missing address field).",
             {
@@ -336,10 +335,28 @@ def _placement_schemas() -> Obj:
             },
             "mcId",
         ),
+        "OrderDetailItem": _object(
+            "An item as the platform sees it: the OrderItemStatus fields plus what was placed.",
+            _item_props()
+            | {
+                "rewardItemId": _text(
+                    "The reward (catalog) item, when given at placement.", limits.MAX_ID_LENGTH
+                ),
+                "description": _text(
+                    "The item's description, when given at placement.",
+                    limits.MAX_DESCRIPTION_LENGTH,
+                ),
+                "quantity": {"type": "integer", "minimum": 1, "description": "How many."},
+            },
+            "mcId status quantity",
+        ),
         "OrderDetail": _object(
             "An order as the platform sees it: the OrderStatus fields plus its vendor, program, "
             "revision and times.",
-            _order_props(_text("Order Status (canonical).", limits.MAX_STATUS_LENGTH, "Pending"))
+            _order_props(
+                _text("Order Status (canonical).", limits.MAX_STATUS_LENGTH, "Pending"),
+                "OrderDetailItem",
+            )
             | {
                 "vendorId": _text("The vendor that fulfils it.", id_, "carltonone"),
                 "programId": _text("The rewards program, when given.", id_, "49631"),
@@ -663,7 +680,9 @@ def _order_examples() -> Obj:
         "description": "[Combination of ExternalOrderId: () and OrderId: (0b7c2f4e-unknown) "
         "invalid.]",
     }
+    placed = {"rewardItemId": "74568", "description": "$25 Olive Garden Gift Card", "quantity": 1}
     detail = order | {
+        "orderItems": [_answered_item() | placed],
         "vendorId": "carltonone",
         "programId": "49631",
         "revision": 2,
