@@ -473,9 +473,9 @@ class Orders:
                 "b_tracking_number": i.tracking_number,
                 "b_tracking_url": i.tracking_url,
             }
-            for a in changed
+            for a, moved in ((a, a.changed_items) for a in changed)
             for i in a.order.items
-            if i.mc_id in a.changed_items
+            if i.mc_id in moved
         ]
         if items:
             self.conn.execute(
