@@ -98,7 +98,8 @@ class Store:
         # moment the lock is free, instead of in SQLite's busy handler, which sleeps in steps
         # of up to 100 ms (processes that do not take this lock still meet busy_timeout).
         self._writer = _SqliteWriterLock(engine) if engine.dialect.name == "sqlite" else None
-        self._queue_lock = threading.Lock()
+        self._group = threading.Condition()
+        self._leading = False
         self._queue: list[_Job[Any]] = []
 
     @contextmanager
@@ -125,14 +126,25 @@ class Store:
             with self._transaction(False) as uow:
                 return work(uow)
         job: _Job[T] = _Job(work)
-        with self._queue_lock:
+        with self._group:
             self._queue.append(job)
-        with self._writer:
-            with self._queue_lock:
+        while True:
+            # Followers wait here for the group that took their work; one of those left over
+            # becomes the next leader and takes everything queued meanwhile.
+            with self._group:
+                while self._leading and not job.ran:
+                    self._group.wait()
+                if job.ran:
+                    return job.outcome()
+                self._leading = True
                 group, self._queue = self._queue, []
-            if group:
-                self._commit_group(group)
-        return job.outcome()
+            try:
+                with self._writer:
+                    self._commit_group(group)
+            finally:
+                with self._group:
+                    self._leading = False
+                    self._group.notify_all()
 
     def _commit_group(self, group: list[_Job[Any]]) -> None:
         try:
