@@ -126,6 +126,13 @@ def _post_order_status(request: Request, body: bytes) -> Response:
                 stored.body, stored.status, headers={"Idempotent-Replayed": "true"}
             )
         nonce = None  # spent when the key was claimed
+    rendered: list[bytes] = []  # the answer, rendered once: stored with the key, and sent
+
+    def render_once(outcomes: list[usecases.OrderOutcome]) -> bytes:
+        if not rendered:
+            rendered.append(render.outcomes(outcomes))
+        return rendered[0]
+
     try:
         outcomes = usecases.apply_status_updates(
             app.store,
@@ -134,13 +141,13 @@ def _post_order_status(request: Request, body: bytes) -> Response:
             now,
             nonce=nonce,
             idempotency=idem,
-            render=render.outcomes,
+            render=render_once,
         )
     except Exception:
         if idem is not None:
             usecases.release_idempotency_key(app.store, idem)
         raise
-    return json_response(render.outcomes(outcomes))
+    return json_response(render_once(outcomes))
 
 
 def _idempotency(
