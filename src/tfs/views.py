@@ -31,48 +31,40 @@ def compact(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _item(item: ItemState, record: OrderRecord, with_history: bool = True) -> dict[str, Any]:
-    if not with_history:
-        return compact(
-            {
-                "id": item.id,
-                "mcId": item.mc_id,
-                "status": item.status.value,
-                "trackingNumber": item.tracking_number,
-                "trackingUrl": item.tracking_url,
-            }
-        )
-    return compact(
+    shown = compact(
         {
             "id": item.id,
             "mcId": item.mc_id,
             "status": item.status.value,
             "trackingNumber": item.tracking_number,
             "trackingUrl": item.tracking_url,
-            "errors": [
-                compact(
-                    {
-                        "fieldName": e.field_name,
-                        "code": e.code,
-                        "message": e.message,
-                        "receivedAt": iso(e.received_at),
-                    }
-                )
-                for e in record.errors.get(item.pk, ())
-            ],
-            "histories": [
-                compact(
-                    {
-                        "orderItemNumber": h.order_item_number or item.id,
-                        "eventType": h.event_type,
-                        "eventDate": iso(h.event_date) if h.event_date else None,
-                        "note": h.note,
-                        "receivedAt": iso(h.received_at),
-                    }
-                )
-                for h in record.histories.get(item.pk, ())
-            ],
         }
     )
+    if with_history:
+        shown["errors"] = [
+            compact(
+                {
+                    "fieldName": e.field_name,
+                    "code": e.code,
+                    "message": e.message,
+                    "receivedAt": iso(e.received_at),
+                }
+            )
+            for e in record.errors.get(item.pk, ())
+        ]
+        shown["histories"] = [
+            compact(
+                {
+                    "orderItemNumber": h.order_item_number or item.id,
+                    "eventType": h.event_type,
+                    "eventDate": iso(h.event_date) if h.event_date else None,
+                    "note": h.note,
+                    "receivedAt": iso(h.received_at),
+                }
+            )
+            for h in record.histories.get(item.pk, ())
+        ]
+    return shown
 
 
 def order_status(record: OrderRecord, with_history: bool = True) -> dict[str, Any]:
