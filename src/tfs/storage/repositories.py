@@ -447,12 +447,12 @@ class Orders:
             return
         self.conn.execute(
             update(orders)
-            .where(orders.c.mc_order_id == _bind("b_mc_order_id"))
+            .where(orders.c.mc_order_id == bindparam("b_mc_order_id"))
             .values(
-                order_id=_bind("b_order_id"),
-                status=_bind("b_status"),
-                revision=_bind("b_revision"),
-                updated_at=_bind("b_updated_at"),
+                order_id=bindparam("b_order_id"),
+                status=bindparam("b_status"),
+                revision=bindparam("b_revision"),
+                updated_at=bindparam("b_updated_at"),
             ),
             [
                 {
@@ -480,12 +480,12 @@ class Orders:
         if items:
             self.conn.execute(
                 update(order_items)
-                .where(order_items.c.item_pk == _bind("b_item_pk"))
+                .where(order_items.c.item_pk == bindparam("b_item_pk"))
                 .values(
-                    item_id=_bind("b_item_id"),
-                    status=_bind("b_status"),
-                    tracking_number=_bind("b_tracking_number"),
-                    tracking_url=_bind("b_tracking_url"),
+                    item_id=bindparam("b_item_id"),
+                    status=bindparam("b_status"),
+                    tracking_number=bindparam("b_tracking_number"),
+                    tracking_url=bindparam("b_tracking_url"),
                 ),
                 items,
             )
@@ -530,7 +530,3 @@ class Orders:
         rows = self.conn.execute(query.where(*conditions)).all()
         by_id = {s.mc_order_id: s for s in self._states(rows)}
         return self.records([by_id[r.mc_order_id] for r in rows])
-
-
-def _bind(name: str) -> Any:
-    return bindparam(name)
