@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 
+from tfs.storage.driver import Driver
 from tfs.storage.repositories import as_utc
 from tfs.storage.tables import events
 from tfs.views import iso
@@ -21,6 +22,7 @@ ORDER_STATUS_CHANGED = "order.status_changed"
 # Any constant: the advisory lock that serialises stamping across processes on PostgreSQL.
 STAMP_LOCK = 0x7F5_0001
 STAMP_BATCH = 1000
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True)
@@ -70,19 +72,21 @@ class Events:
     def add(self, new: Sequence[NewEvent]) -> None:
         if not new:
             return
-        self.conn.execute(
-            insert(events),
+        sql = Driver(self.conn)
+        sql.executemany(
+            "INSERT INTO events (event_id, type, vendor_id, mc_order_id, order_id, revision,"
+            " occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                {
-                    "event_id": str(uuid.uuid4()),
-                    "type": e.type,
-                    "vendor_id": e.vendor_id,
-                    "mc_order_id": e.mc_order_id,
-                    "order_id": e.order_id,
-                    "revision": e.revision,
-                    "occurred_at": e.occurred_at,
-                    "data": msgspec.json.encode(e.data),
-                }
+                (
+                    str(uuid.uuid4()),
+                    e.type,
+                    e.vendor_id,
+                    e.mc_order_id,
+                    e.order_id,
+                    e.revision,
+                    sql.time(e.occurred_at),
+                    _encode(e.data),
+                )
                 for e in new
             ],
         )

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
-    bindparam,
     delete,
     insert,
     or_,
@@ -23,11 +22,10 @@ from sqlalchemy.exc import IntegrityError
 
 from tfs.domain.orders import AppliedUpdate, ItemState, OrderState
 from tfs.domain.statuses import Status
+from tfs.storage.driver import Driver
 from tfs.storage.tables import (
     credentials,
     idempotency_keys,
-    item_errors,
-    item_history,
     nonces,
     order_items,
     orders,
@@ -107,10 +105,26 @@ class Credentials:
         self.conn.execute(insert(credentials).values(**credential.__dict__))
 
     def get(self, consumer_key: str) -> Credential | None:
-        row = self.conn.execute(
-            select(credentials).where(credentials.c.consumer_key == consumer_key)
-        ).first()
-        return _credential(row) if row else None
+        """Read on every signed request: driver-level SQL (see storage/driver.py)."""
+        sql = Driver(self.conn)
+        rows = sql.rows(
+            "SELECT consumer_key, role, vendor_id, public_key_pem, fingerprint, revoked, is_demo,"
+            " created_at FROM credentials WHERE consumer_key = ?",
+            (consumer_key,),
+        )
+        if not rows:
+            return None
+        key, role, vendor_id, pem, fingerprint, revoked, is_demo, created_at = rows[0]
+        return Credential(
+            key,
+            role,
+            vendor_id,
+            pem,
+            fingerprint,
+            bool(revoked),
+            bool(is_demo),
+            sql.read_time(created_at),
+        )
 
     def all(self) -> list[Credential]:
         rows = self.conn.execute(select(credentials).order_by(credentials.c.created_at))
@@ -136,17 +150,17 @@ class Nonces:
         self.conn = conn
 
     def record(self, consumer_key: str, nonce: str, expires_at: datetime) -> bool:
-        """True the first time a nonce is seen for this key; False on a replay."""
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(nonces).values(
-                        consumer_key=consumer_key, nonce=nonce, expires_at=expires_at
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        """True the first time a nonce is seen for this key; False on a replay.
+
+        A conflict is not an error here, so no savepoint is needed around the insert.
+        """
+        sql = Driver(self.conn)
+        inserted = sql.execute(
+            "INSERT INTO nonces (consumer_key, nonce, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (consumer_key, nonce, sql.time(expires_at)),
+        )
+        return inserted == 1
 
     def purge_expired(self, now: datetime) -> int:
         return self.conn.execute(delete(nonces).where(nonces.c.expires_at < now)).rowcount
@@ -241,6 +255,20 @@ class OrderFilter:
     status: Status | None = None
     updated_since: datetime | None = None
     after: tuple[datetime, str] | None = None  # keyset cursor: (updated_at, mc_order_id)
+
+
+# The orders of a batch with their items.
+_LOAD = (
+    "SELECT o.mc_order_id, o.vendor_id, o.order_id, o.program_id, o.status, o.revision,"
+    " o.updated_at, o.created_at, i.item_pk, i.mc_id, i.item_id, i.status, i.tracking_number,"
+    " i.tracking_url, i.reward_item_id, i.description, i.quantity"
+    " FROM orders o LEFT JOIN order_items i ON i.mc_order_id = o.mc_order_id"
+    " WHERE o.mc_order_id IN (?) ORDER BY o.mc_order_id, i.position"
+)
+# PostgreSQL locks the order rows first, in a statement of its own: a locking join re-reads a
+# row that a concurrent transaction changed meanwhile, but not the rows joined to it, which
+# would be those of the statement's older snapshot.
+_LOCK_PG = "SELECT mc_order_id FROM orders WHERE mc_order_id IN (?) ORDER BY mc_order_id FOR UPDATE"
 
 
 class Orders:
@@ -354,19 +382,35 @@ class Orders:
         return self.conn.execute(query).scalar()
 
     def lock(self, vendor_id: str, mc_order_ids: Sequence[str]) -> dict[str, OrderState]:
-        """The vendor's orders among these ids, locked for update, in one id order (no deadlock)."""
+        """The vendor's orders among these ids with their items, locked for update (PostgreSQL:
+        the order rows, in one id order, so that concurrent batches cannot deadlock; SQLite has
+        one writer at a time). The hot path: driver-level SQL.
+        """
         if not mc_order_ids:
             return {}
+        sql = Driver(self.conn)
         # By primary key alone: with the vendor in the WHERE clause, SQLite (which keeps no
         # statistics) walks the vendor's index instead, a scan of all the vendor's orders.
-        query = (
-            select(orders)
-            .where(orders.c.mc_order_id.in_(mc_order_ids))
-            .order_by(orders.c.mc_order_id)
-            .with_for_update()
-        )
-        rows = [r for r in self.conn.execute(query).all() if r.vendor_id == vendor_id]
-        return {s.mc_order_id: s for s in self._states(rows)}
+        ids = list(mc_order_ids)
+        if sql.postgres:
+            sql.rows_in(_LOCK_PG, ids)
+        rows = sql.rows_in(_LOAD, ids)
+        states: dict[str, OrderState] = {}
+        read_time = sql.read_time
+        for r in rows:
+            if r[1] != vendor_id:
+                continue
+            state = states.get(r[0])
+            if state is None:
+                state = states[r[0]] = OrderState(
+                    r[0], r[1], r[2], r[3], Status(r[4]), r[5], [],
+                    read_time(r[6]), read_time(r[7]),
+                )  # fmt: skip
+            if r[8] is not None:
+                state.items.append(
+                    ItemState(r[8], r[9], r[10], Status(r[11]), r[12], r[13], r[14], r[15], r[16])
+                )
+        return states
 
     def _states(self, rows: Sequence[Any]) -> list[OrderState]:
         states = {
@@ -408,93 +452,99 @@ class Orders:
     def history(
         self, item_pks: Iterable[int]
     ) -> tuple[dict[int, list[HistoryRow]], dict[int, list[ErrorRow]], set[tuple[int, str]]]:
-        """Histories and errors of these items, and the fingerprints of both."""
+        """Histories and errors of these items, and the fingerprints of both (driver-level SQL:
+        the status update reads them for every item it touches)."""
         pks = list(item_pks)
         histories: dict[int, list[HistoryRow]] = defaultdict(list)
         errors: dict[int, list[ErrorRow]] = defaultdict(list)
         known: set[tuple[int, str]] = set()
         if not pks:
             return histories, errors, known
-        h = item_history.c
-        for r in self.conn.execute(
-            select(item_history).where(h.item_pk.in_(pks)).order_by(h.history_pk)
+        sql = Driver(self.conn)
+        read_time = sql.read_time
+        for pk, kind, number, event_type, event_date, note, fp, received_at in sql.rows_in(
+            "SELECT item_pk, kind, order_item_number, event_type, event_date, note, fingerprint,"
+            " received_at FROM item_history WHERE item_pk IN (?) ORDER BY history_pk",
+            pks,
         ):
-            known.add((r.item_pk, r.fingerprint))
-            histories[r.item_pk].append(
+            known.add((pk, fp))
+            histories[pk].append(
                 HistoryRow(
-                    r.kind,
-                    r.order_item_number,
-                    r.event_type,
-                    as_utc(r.event_date) if r.event_date else None,
-                    r.note,
-                    as_utc(r.received_at),
+                    kind,
+                    number,
+                    event_type,
+                    read_time(event_date) if event_date is not None else None,
+                    note,
+                    read_time(received_at),
                 )
             )
-        e = item_errors.c
-        for r in self.conn.execute(
-            select(item_errors).where(e.item_pk.in_(pks)).order_by(e.error_pk)
+        for pk, field_name, code, message, fp, received_at in sql.rows_in(
+            "SELECT item_pk, field_name, code, message, fingerprint, received_at"
+            " FROM item_errors WHERE item_pk IN (?) ORDER BY error_pk",
+            pks,
         ):
-            known.add((r.item_pk, r.fingerprint))
-            errors[r.item_pk].append(
-                ErrorRow(r.field_name, r.code, r.message, as_utc(r.received_at))
-            )
+            known.add((pk, fp))
+            errors[pk].append(ErrorRow(field_name, code, message, read_time(received_at)))
         return histories, errors, known
 
     def save(self, applied: Sequence[AppliedUpdate], now: datetime) -> None:
-        """Write what changed, a statement per table for the whole batch."""
+        """Write what changed, a driver-level executemany per table for the whole batch."""
         changed = [a for a in applied if a.changed]
         if not changed:
             return
-        self.conn.execute(
-            update(orders)
-            .where(orders.c.mc_order_id == bindparam("b_mc_order_id"))
-            .values(
-                order_id=bindparam("b_order_id"),
-                status=bindparam("b_status"),
-                revision=bindparam("b_revision"),
-                updated_at=bindparam("b_updated_at"),
-            ),
+        sql = Driver(self.conn)
+        at = sql.time(now)
+        sql.executemany(
+            "UPDATE orders SET order_id = ?, status = ?, revision = ?, updated_at = ?"
+            " WHERE mc_order_id = ?",
             [
-                {
-                    "b_mc_order_id": a.order.mc_order_id,
-                    "b_order_id": a.order.order_id,
-                    "b_status": a.order.status,
-                    "b_revision": a.order.revision,
-                    "b_updated_at": now,
-                }
+                (a.order.order_id, a.order.status.value, a.order.revision, at, a.order.mc_order_id)
                 for a in changed
             ],
         )
         items = [
-            {
-                "b_item_pk": i.pk,
-                "b_item_id": i.id,
-                "b_status": i.status,
-                "b_tracking_number": i.tracking_number,
-                "b_tracking_url": i.tracking_url,
-            }
+            (i.id, i.status.value, i.tracking_number, i.tracking_url, i.pk)
             for a, moved in ((a, a.changed_items) for a in changed)
             for i in a.order.items
             if i.mc_id in moved
         ]
         if items:
-            self.conn.execute(
-                update(order_items)
-                .where(order_items.c.item_pk == bindparam("b_item_pk"))
-                .values(
-                    item_id=bindparam("b_item_id"),
-                    status=bindparam("b_status"),
-                    tracking_number=bindparam("b_tracking_number"),
-                    tracking_url=bindparam("b_tracking_url"),
-                ),
+            sql.executemany(
+                "UPDATE order_items SET item_id = ?, status = ?, tracking_number = ?,"
+                " tracking_url = ? WHERE item_pk = ?",
                 items,
             )
-        histories = [h.__dict__ | {"received_at": now} for a in changed for h in a.histories]
+        histories = [
+            (
+                h.item_pk,
+                h.kind,
+                h.order_item_number,
+                h.event_type,
+                sql.maybe_time(h.event_date),
+                h.note,
+                h.fingerprint,
+                at,
+            )
+            for a in changed
+            for h in a.histories
+        ]
         if histories:
-            self.conn.execute(insert(item_history), histories)
-        errors = [e.__dict__ | {"received_at": now} for a in changed for e in a.errors]
+            sql.executemany(
+                "INSERT INTO item_history (item_pk, kind, order_item_number, event_type,"
+                " event_date, note, fingerprint, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                histories,
+            )
+        errors = [
+            (e.item_pk, e.field_name, e.code, e.message, e.fingerprint, at)
+            for a in changed
+            for e in a.errors
+        ]
         if errors:
-            self.conn.execute(insert(item_errors), errors)
+            sql.executemany(
+                "INSERT INTO item_errors (item_pk, field_name, code, message, fingerprint,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                errors,
+            )
 
     def records(self, states: Sequence[OrderState]) -> list[OrderRecord]:
         pks = [i.pk for s in states for i in s.items]
