@@ -65,3 +65,40 @@ def test_errors_of_a_grouped_work_reach_its_caller(store: Store) -> None:
 
     with pytest.raises(Refused):
         store.run_grouped(work)
+
+
+def test_the_wal_checkpointer_copies_the_log_back_while_writers_do_not(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+    import time
+
+    from tfs.storage.db import WalCheckpointer, make_engine, upgrade
+
+    path = tmp_path / "ckpt.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    store = Store(make_engine(url, background_checkpoint=True))
+    for n in range(300):  # well past SQLite's own threshold of 1,000 pages
+        usecases.add_vendor(store, f"ckpt-{n:04d}-" + "x" * 40, "y" * 150, now())
+
+    def in_database_file() -> int:
+        """Vendors in the main file itself: `immutable` reads it and ignores the log."""
+        probe = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            query = "SELECT count(*) FROM vendors WHERE vendor_id LIKE 'ckpt-%'"
+            return int(probe.execute(query).fetchone()[0])
+        finally:
+            probe.close()
+
+    with store.engine.connect() as conn:  # a writer's own connection: no checkpoint in commits
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() > 1000
+    assert in_database_file() < 300  # the writers' commits left their pages in the log
+    checkpointer = WalCheckpointer(url, interval_s=0.01)
+    checkpointer.start()
+    try:
+        usecases.add_vendor(store, "ckpt-last", None, now())
+        deadline = time.monotonic() + 5
+        while in_database_file() < 301 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        checkpointer.stop()
+    assert in_database_file() == 301

@@ -29,7 +29,7 @@ from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
 from tfs.logs import correlation_id
 from tfs.notify import relay
 from tfs.ratelimit import make_limiter, parse_rate
-from tfs.storage.db import is_sqlite, is_up_to_date, make_engine
+from tfs.storage.db import WalCheckpointer, is_sqlite, is_up_to_date, make_engine, sqlite_file
 from tfs.storage.unit_of_work import Store
 
 log = logging.getLogger("tfs.http")
@@ -159,16 +159,27 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The ASGI app for these settings. The database must be at the latest migration."""
     from tfs.api import docs
 
-    store = store or Store(make_engine(settings.database_url))
+    checkpointer = None
+    if store is None:
+        url = settings.database_url
+        if is_sqlite(url) and sqlite_file(url) is not None:
+            checkpointer = WalCheckpointer(url)
+        store = Store(make_engine(url, background_checkpoint=checkpointer is not None))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(_check_schema, store)
         purger = asyncio.create_task(_purge_nonces(store))
-        # The event relay runs here unless TFS_RELAY=off (then `tfs relay` runs elsewhere).
-        async with relay.running(store, settings.relay):
-            yield
-        purger.cancel()
+        if checkpointer is not None:
+            checkpointer.start()
+        try:
+            # The event relay runs here unless TFS_RELAY=off (then `tfs relay` runs elsewhere).
+            async with relay.running(store, settings.relay):
+                yield
+        finally:
+            purger.cancel()
+            if checkpointer is not None:
+                await run_in_threadpool(checkpointer.stop)
 
     base = settings.base_path
     app_routes: list[Any] = [
