@@ -102,3 +102,45 @@ def test_the_wal_checkpointer_copies_the_log_back_while_writers_do_not(tmp_path)
     finally:
         checkpointer.stop()
     assert in_database_file() == 301
+
+
+def test_no_grouped_work_returns_before_its_group_is_committed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each thread, as soon as run_grouped returns, reads its row from another connection."""
+    import sqlite3
+    import time
+
+    from sqlalchemy import event
+
+    from tfs.storage.db import make_engine, upgrade
+
+    path = tmp_path / "groups.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    store = Store(make_engine(url))
+
+    @event.listens_for(store.engine, "commit")
+    def slow_commit(_conn: object) -> None:
+        time.sleep(0.005)  # widen the moment between a group's works and its commit
+
+    missing: list[str] = []
+    start = threading.Barrier(24)
+
+    def add(n: int) -> None:
+        probe = sqlite3.connect(path)
+        try:
+            start.wait()
+            for k in range(15):
+                vendor_id = f"g-{n}-{k}"
+                store.run_grouped(lambda uow, v=vendor_id: uow.vendors.add(v, None, now()))
+                query = "SELECT 1 FROM vendors WHERE vendor_id = ?"
+                if probe.execute(query, (vendor_id,)).fetchone() is None:
+                    missing.append(vendor_id)
+        finally:
+            probe.close()
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not missing, f"{len(missing)} works returned before their commit: {missing[:5]}"

@@ -126,6 +126,31 @@ def _outcome_records(
     return OrderRecord(applied.order, histories, errors)
 
 
+@dataclass
+class _Applied:
+    """A batch worked out against the orders as read: the answer and what to write."""
+
+    outcomes: list[OrderOutcome]
+    announced: list[NewEvent]
+    revisions: tuple[int, int]  # of the orders as read: as Orders.revision_check gives
+
+
+def _work_out(
+    uow: UnitOfWork, vendor_id: str, updates: Sequence[OrderUpdate], now: datetime
+) -> _Applied:
+    states = uow.orders.lock(vendor_id, sorted({u.mc_order_id for u in updates}))
+    pks = [i.pk for s in states.values() for i in s.items]
+    histories, errors, known = uow.orders.history(pks)
+    outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
+    announced = []
+    for o in outcomes:
+        if o.applied is not None:
+            o.record = _outcome_records(o.applied, histories, errors, now)
+            if o.applied.changed:
+                announced.append(_changed_event(o.record, o.applied, now))
+    return _Applied(outcomes, announced, (len(states), sum(s.revision for s in states.values())))
+
+
 def apply_status_updates(
     store: Store,
     vendor_id: str,
@@ -141,29 +166,37 @@ def apply_status_updates(
     The orders are locked in id order up front, so that concurrent batches touching the same
     orders serialise instead of losing updates or deadlocking. The answer is given only after
     the commit.
+
+    Where writers take turns (SQLite), the batch is first worked out against the orders as
+    read, outside the writer's turn; in its turn, one indexed read checks that no order's
+    revision moved meanwhile (every stored change moves it) and the work is written as it is.
+    If one did move, the batch is worked out again in the turn, against the orders as they are.
+    The work needs no savepoint: all it writes besides the nonce is held back by the group
+    commit until it has returned (a work that fails unexpectedly leaves its nonce spent; a
+    client's retry is a new signed request with a new nonce anyway).
     """
+    ids = sorted({u.mc_order_id for u in updates})
+    ahead: _Applied | None = None
+    if store.writers_take_turns:
+        with store.transaction(readonly=True) as uow:
+            ahead = _work_out(uow, vendor_id, updates, now)
 
     def work(uow: UnitOfWork) -> list[OrderOutcome]:
         spend_nonce(uow, nonce)
-        states = uow.orders.lock(vendor_id, sorted({u.mc_order_id for u in updates}))
-        pks = [i.pk for s in states.values() for i in s.items]
-        histories, errors, known = uow.orders.history(pks)
-        outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
+        if ahead is not None and uow.orders.revision_check(vendor_id, ids) == ahead.revisions:
+            applied = ahead
+        else:
+            applied = _work_out(uow, vendor_id, updates, now)
+        outcomes = applied.outcomes
         uow.orders.save([o.applied for o in outcomes if o.applied], now)
-        announced = []
-        for o in outcomes:
-            if o.applied is not None:
-                o.record = _outcome_records(o.applied, histories, errors, now)
-                if o.applied.changed:
-                    announced.append(_changed_event(o.record, o.applied, now))
         # The outbox rows commit with the changes they announce, or not at all.
-        uow.events.add(announced)
+        uow.events.add(applied.announced)
         if idempotency is not None and render is not None:
             uow.idempotency.finish(idempotency.consumer_key, idempotency.key, 200, render(outcomes))
         return outcomes
 
     # The hot path: on SQLite, concurrent batches share one commit (one fsync).
-    return store.run_grouped(work)
+    return store.run_grouped(work, keys=frozenset(ids), savepoint=False)
 
 
 def _changed_event(record: OrderRecord, applied: AppliedUpdate, now: datetime) -> NewEvent:

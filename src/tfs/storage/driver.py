@@ -11,7 +11,7 @@ SQL is written with `?` placeholders (SQLite's style) and turned into `%s` once 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -27,6 +27,35 @@ def _psycopg(sql: str) -> str:
 @lru_cache(maxsize=1024)
 def _sqlite_in(sql: str, n: int) -> str:
     return sql.replace("IN (?)", "IN (" + ",".join("?" * n) + ")")
+
+
+# Bound values per statement, below SQLite's limit (32,766 since 3.32).
+_SQLITE_MAX_VALUES = 30_000
+
+
+def _values(width: int, n: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([row] * n)
+
+
+@lru_cache(maxsize=512)
+def _insert_sql(table: str, columns: tuple[str, ...], n: int) -> str:
+    # Names come from this code, never from a request (S608); values are bound.
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+    return head + (_values(len(columns), n) if n else "(" + ", ".join("?" * len(columns)) + ")")
+
+
+@lru_cache(maxsize=512)
+def _update_sql(table: str, key: str, columns: tuple[str, ...], n: int) -> str:
+    """SQLite: one UPDATE ... FROM (VALUES ...) for n rows; n=0: one row, for executemany."""
+    if not n:
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        return f"UPDATE {table} SET {sets} WHERE {key} = ?"  # noqa: S608
+    sets = ", ".join(f"{c} = v.column{k}" for k, c in enumerate(columns, start=1))
+    return (
+        f"UPDATE {table} SET {sets} FROM (VALUES {_values(len(columns) + 1, n)}) AS v"  # noqa: S608
+        f" WHERE {table}.{key} = v.column{len(columns) + 1}"
+    )
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -65,14 +94,14 @@ class Driver:
         return cursor.fetchall()  # type: ignore[no-any-return]
 
     def rows_in(
-        self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
+        self, sql: str, values: Sequence[Any], after: Sequence[Any] = ()
     ) -> list[tuple[Any, ...]]:
-        """`sql` has one `IN (?)`, last of its placeholders, which takes `values`."""
+        """`sql` has one `IN (?)`, its first placeholder, which takes `values`."""
         cursor = self._cursor
         if self.postgres:
-            cursor.execute(self._sql(sql, 0), (*params, list(values)))
+            cursor.execute(self._sql(sql, 0), (list(values), *after))
         else:
-            cursor.execute(self._sql(sql, len(values)), (*params, *values))
+            cursor.execute(self._sql(sql, len(values)), (*values, *after))
         return cursor.fetchall()  # type: ignore[no-any-return]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -81,8 +110,28 @@ class Driver:
         cursor.execute(self._sql(sql), params)
         return cursor.rowcount  # type: ignore[no-any-return]
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._cursor.executemany(self._sql(sql), rows)
+    def insert(self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows: on SQLite in multi-row statements, on PostgreSQL by psycopg's pipelined
+        executemany. Python's sqlite3 lets go of the GIL for every row it steps through, and
+        under load each time costs a wait to take it back; one statement steps once."""
+        self._many(rows, len(columns), lambda n: _insert_sql(table, columns, n))
+
+    def update(
+        self, table: str, key: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Set `columns` of the row whose `key` is each row's last value (see insert)."""
+        self._many(rows, len(columns) + 1, lambda n: _update_sql(table, key, columns, n))
+
+    def _many(self, rows: Sequence[Sequence[Any]], width: int, sql: Callable[[int], str]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            self._cursor.executemany(_psycopg(sql(0)), rows)
+            return
+        step = max(1, _SQLITE_MAX_VALUES // width)
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            self._cursor.execute(sql(len(chunk)), [v for row in chunk for v in row])
 
     def time(self, value: datetime) -> Any:
         """A datetime as a bound value of a timezone-aware column."""
@@ -98,3 +147,40 @@ class Driver:
             return datetime.fromisoformat(value).replace(tzinfo=UTC)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class PendingWrites:
+    """Inserts and updates held back, to be written with a group's: one statement per table.
+
+    Within a group commit, every statement the writer runs costs it a wait for the GIL on its
+    way back from SQLite (the other threads are working out their requests meanwhile); writing
+    the rows of all the group's works together makes those waits a handful per group.
+    """
+
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+        self._ops: dict[tuple[str, str, str, tuple[str, ...]], list[Sequence[Any]]] = {}
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._ops.setdefault(("insert", table, "", columns), []).extend(rows)
+
+    def update(
+        self, table: str, key: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """As Driver.update; no two updates of one row may be pending together."""
+        if rows:
+            self._ops.setdefault(("update", table, key, columns), []).extend(rows)
+
+    def take(self, other: PendingWrites) -> None:
+        for op, rows in other._ops.items():
+            self._ops.setdefault(op, []).extend(rows)
+        other._ops.clear()
+
+    def flush(self) -> None:
+        ops, self._ops = self._ops, {}
+        for (kind, table, key, columns), rows in ops.items():
+            if kind == "insert":
+                self.driver.insert(table, columns, rows)
+            else:
+                self.driver.update(table, key, columns, rows)

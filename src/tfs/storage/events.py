@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
-from tfs.storage.driver import Driver
+from tfs.storage.driver import Driver, PendingWrites
 from tfs.storage.repositories import as_utc
 from tfs.storage.tables import events
 from tfs.views import iso
@@ -68,14 +68,26 @@ class Event:
 class Events:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Set inside a group commit: `add` adds its rows there (see Store.run_grouped).
+        self.pending: PendingWrites | None = None
 
     def add(self, new: Sequence[NewEvent]) -> None:
         if not new:
             return
-        sql = Driver(self.conn)
-        sql.executemany(
-            "INSERT INTO events (event_id, type, vendor_id, mc_order_id, order_id, revision,"
-            " occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        driver = Driver(self.conn)
+        sql: Driver | PendingWrites = self.pending or driver
+        sql.insert(
+            "events",
+            (
+                "event_id",
+                "type",
+                "vendor_id",
+                "mc_order_id",
+                "order_id",
+                "revision",
+                "occurred_at",
+                "data",
+            ),
             [
                 (
                     str(uuid.uuid4()),
@@ -84,7 +96,7 @@ class Events:
                     e.mc_order_id,
                     e.order_id,
                     e.revision,
-                    sql.time(e.occurred_at),
+                    driver.time(e.occurred_at),
                     _encode(e.data),
                 )
                 for e in new

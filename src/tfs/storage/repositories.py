@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tfs.domain.orders import AppliedUpdate, ItemState, OrderState
 from tfs.domain.statuses import Status
-from tfs.storage.driver import Driver
+from tfs.storage.driver import Driver, PendingWrites
 from tfs.storage.tables import (
     credentials,
     idempotency_keys,
@@ -274,6 +274,8 @@ _LOCK_PG = "SELECT mc_order_id FROM orders WHERE mc_order_id IN (?) ORDER BY mc_
 class Orders:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Set inside a group commit: `save` adds its rows there (see Store.run_grouped).
+        self.pending: PendingWrites | None = None
 
     def insert(self, order: OrderState, placement_hash: str, now: datetime) -> bool:
         """False when an order with this id is there already (placed by a concurrent request)."""
@@ -380,6 +382,21 @@ class Orders:
     def placement_hash(self, mc_order_id: str) -> str | None:
         query = select(orders.c.placement_hash).where(orders.c.mc_order_id == mc_order_id)
         return self.conn.execute(query).scalar()
+
+    def revision_check(self, vendor_id: str, mc_order_ids: Sequence[str]) -> tuple[int, int]:
+        """How many of these ids are the vendor's orders, and the sum of their revisions: one
+        row. Orders are never deleted nor change hands, and every change raises a revision, so
+        the pair moves if and only if one of these orders was placed or changed."""
+        if not mc_order_ids:
+            return 0, 0
+        ((count, total),) = Driver(self.conn).rows_in(
+            "SELECT count(*), coalesce(sum(revision), 0) FROM orders"
+            # `|| ''`: SQLite must not walk the vendor's index (see `lock`).
+            " WHERE mc_order_id IN (?) AND vendor_id || '' = ?",
+            list(mc_order_ids),
+            (vendor_id,),
+        )
+        return int(count), int(total)
 
     def lock(self, vendor_id: str, mc_order_ids: Sequence[str]) -> dict[str, OrderState]:
         """The vendor's orders among these ids with their items, locked for update (PostgreSQL:
@@ -488,63 +505,69 @@ class Orders:
         return histories, errors, known
 
     def save(self, applied: Sequence[AppliedUpdate], now: datetime) -> None:
-        """Write what changed, a driver-level executemany per table for the whole batch."""
+        """Write what changed: a statement or so per table for the whole batch (driver level)."""
         changed = [a for a in applied if a.changed]
         if not changed:
             return
-        sql = Driver(self.conn)
-        at = sql.time(now)
-        sql.executemany(
-            "UPDATE orders SET order_id = ?, status = ?, revision = ?, updated_at = ?"
-            " WHERE mc_order_id = ?",
+        driver = Driver(self.conn)
+        sql: Driver | PendingWrites = self.pending or driver
+        at = driver.time(now)
+        sql.update(
+            "orders",
+            "mc_order_id",
+            ("order_id", "status", "revision", "updated_at"),
             [
                 (a.order.order_id, a.order.status.value, a.order.revision, at, a.order.mc_order_id)
                 for a in changed
             ],
         )
-        items = [
-            (i.id, i.status.value, i.tracking_number, i.tracking_url, i.pk)
-            for a, moved in ((a, a.changed_items) for a in changed)
-            for i in a.order.items
-            if i.mc_id in moved
-        ]
-        if items:
-            sql.executemany(
-                "UPDATE order_items SET item_id = ?, status = ?, tracking_number = ?,"
-                " tracking_url = ? WHERE item_pk = ?",
-                items,
-            )
-        histories = [
+        sql.update(
+            "order_items",
+            "item_pk",
+            ("item_id", "status", "tracking_number", "tracking_url"),
+            [
+                (i.id, i.status.value, i.tracking_number, i.tracking_url, i.pk)
+                for a, moved in ((a, a.changed_items) for a in changed)
+                for i in a.order.items
+                if i.mc_id in moved
+            ],
+        )
+        sql.insert(
+            "item_history",
             (
-                h.item_pk,
-                h.kind,
-                h.order_item_number,
-                h.event_type,
-                sql.maybe_time(h.event_date),
-                h.note,
-                h.fingerprint,
-                at,
-            )
-            for a in changed
-            for h in a.histories
-        ]
-        if histories:
-            sql.executemany(
-                "INSERT INTO item_history (item_pk, kind, order_item_number, event_type,"
-                " event_date, note, fingerprint, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                histories,
-            )
-        errors = [
-            (e.item_pk, e.field_name, e.code, e.message, e.fingerprint, at)
-            for a in changed
-            for e in a.errors
-        ]
-        if errors:
-            sql.executemany(
-                "INSERT INTO item_errors (item_pk, field_name, code, message, fingerprint,"
-                " received_at) VALUES (?, ?, ?, ?, ?, ?)",
-                errors,
-            )
+                "item_pk",
+                "kind",
+                "order_item_number",
+                "event_type",
+                "event_date",
+                "note",
+                "fingerprint",
+                "received_at",
+            ),
+            [
+                (
+                    h.item_pk,
+                    h.kind,
+                    h.order_item_number,
+                    h.event_type,
+                    driver.maybe_time(h.event_date),
+                    h.note,
+                    h.fingerprint,
+                    at,
+                )
+                for a in changed
+                for h in a.histories
+            ],
+        )
+        sql.insert(
+            "item_errors",
+            ("item_pk", "field_name", "code", "message", "fingerprint", "received_at"),
+            [
+                (e.item_pk, e.field_name, e.code, e.message, e.fingerprint, at)
+                for a in changed
+                for e in a.errors
+            ],
+        )
 
     def records(self, states: Sequence[OrderState]) -> list[OrderRecord]:
         pks = [i.pk for s in states for i in s.items]

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tfs.errors import ServiceUnavailable
+from tfs.storage.driver import Driver, PendingWrites
 from tfs.storage.events import Events
 from tfs.storage.repositories import Credentials, IdempotencyKeys, Nonces, Orders, Vendors
 
@@ -28,6 +29,10 @@ class UnitOfWork:
         self.orders = Orders(conn)
         self.idempotency = IdempotencyKeys(conn)
         self.events = Events(conn)
+
+    def hold_writes(self, pending: PendingWrites | None) -> None:
+        """Let orders and events add their rows to `pending` instead of writing them."""
+        self.orders.pending = self.events.pending = pending
 
 
 T = TypeVar("T")
@@ -64,15 +69,24 @@ class _SqliteWriterLock:
 class _Job(Generic[T]):
     """One thread's work in a group commit, and how it ended."""
 
-    def __init__(self, work: Callable[[UnitOfWork], T]) -> None:
+    def __init__(
+        self, work: Callable[[UnitOfWork], T], keys: frozenset[str] | None, savepoint: bool
+    ) -> None:
         self.work = work
+        self.keys = keys
+        self.savepoint = savepoint
         self.value: T | None = None
         self.error: BaseException | None = None
         self.ran = False
+        # Committed, or failed: only then may its thread answer (never between work and commit).
+        self.settled = False
 
-    def run_in_savepoint(self, uow: UnitOfWork) -> None:
+    def run(self, uow: UnitOfWork) -> None:
         try:
-            with uow.conn.begin_nested():
+            if self.savepoint:
+                with uow.conn.begin_nested():
+                    self.value = self.work(uow)
+            else:
                 self.value = self.work(uow)
         except Exception as exc:
             self.error = exc
@@ -83,7 +97,7 @@ class _Job(Generic[T]):
             self.error = exc
 
     def outcome(self) -> T:
-        assert self.ran, "a grouped work must run before its thread goes on"
+        assert self.settled, "a grouped work must be committed before its thread goes on"
         if self.error is not None:
             raise self.error
         return self.value  # type: ignore[return-value]
@@ -101,6 +115,12 @@ class Store:
         self._group = threading.Condition()
         self._leading = False
         self._queue: list[_Job[Any]] = []
+        self._group_conn: Connection | None = None
+
+    @property
+    def writers_take_turns(self) -> bool:
+        """True on SQLite: one writer at a time, whose turn is worth keeping short."""
+        return self._writer is not None
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
@@ -116,25 +136,38 @@ class Store:
             with self._transaction(readonly) as uow:
                 yield uow
 
-    def run_grouped(self, work: Callable[[UnitOfWork], T]) -> T:
+    def run_grouped(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        keys: frozenset[str] | None = None,
+        savepoint: bool = True,
+    ) -> T:
         """Run `work` in a transaction of its own, or, on SQLite, in one shared with the work
         of other threads waiting at the same moment: each in its own savepoint, all committed
         (and synced to disk) at once. A work that raises is rolled back alone and raises here;
         if the commit fails, every work of the group raises. Nothing returns before its commit.
+
+        In a group, the rows a work saves through `Orders.save` and `Events.add` are held back
+        and written with those of the works after it, in one statement per table. `keys` names
+        what the work reads (order ids): a work whose keys meet those of rows held back, or
+        that names none, has them written first, so that it reads what it must. Without a
+        `savepoint`, a work that raises must have written nothing but rows held back (these
+        are dropped); its other statements stay.
         """
         if self._writer is None:
             with self._transaction(False) as uow:
                 return work(uow)
-        job: _Job[T] = _Job(work)
+        job: _Job[T] = _Job(work, keys, savepoint)
         with self._group:
             self._queue.append(job)
         while True:
             # Followers wait here for the group that took their work; one of those left over
             # becomes the next leader and takes everything queued meanwhile.
             with self._group:
-                while self._leading and not job.ran:
+                while self._leading and not job.settled:
                     self._group.wait()
-                if job.ran:
+                if job.settled:
                     return job.outcome()
                 self._leading = True
                 group, self._queue = self._queue, []
@@ -143,17 +176,59 @@ class Store:
                     self._commit_group(group)
             finally:
                 with self._group:
+                    for done in group:
+                        if not done.ran:
+                            done.fail(RuntimeError("the group commit stopped before this work"))
+                        done.settled = True
                     self._leading = False
                     self._group.notify_all()
 
     def _commit_group(self, group: list[_Job[Any]]) -> None:
         try:
-            with self._transaction(False) as uow:
+            with self._group_transaction() as uow:
+                held = PendingWrites(Driver(uow.conn))
+                held_keys: set[str] = set()
                 for job in group:
-                    job.run_in_savepoint(uow)
+                    if job.keys is None or not held_keys.isdisjoint(job.keys):
+                        held.flush()
+                        held_keys.clear()
+                    own = PendingWrites(held.driver)
+                    uow.hold_writes(own)
+                    job.run(uow)
+                    if job.error is None:
+                        held.take(own)
+                        held_keys.update(job.keys or ())
+                uow.hold_writes(None)
+                held.flush()
         except Exception as exc:
             for job in group:
                 job.fail(exc)
+
+    @contextmanager
+    def _group_transaction(self) -> Iterator[UnitOfWork]:
+        """A transaction on the connection kept for group commits (the caller holds the writer's
+        turn): its page cache stays warm from one group to the next, where a connection taken
+        from the pool would have to read the pages it needs again (SQLite drops a connection's
+        cache whenever another connection wrote since it last ran)."""
+        try:
+            if self._group_conn is None or self._group_conn.invalidated:
+                self._group_conn = self.engine.connect()
+            with self._group_conn.begin():
+                yield UnitOfWork(self._group_conn)
+        except OperationalError as exc:
+            conn, self._group_conn = self._group_conn, None
+            if conn is not None:
+                conn.close()
+            if exc.connection_invalidated or _is_unavailable(exc):
+                raise ServiceUnavailable() from exc
+            raise
+
+    def close(self) -> None:
+        """Give back the connection kept for group commits (the engine's pool stays)."""
+        with self._group:
+            conn, self._group_conn = self._group_conn, None
+        if conn is not None:
+            conn.close()
 
     @contextmanager
     def _transaction(self, readonly: bool) -> Iterator[UnitOfWork]:
