@@ -485,3 +485,14 @@ def test_demo_is_refused_in_production(
     result = tfs("demo", "--out", tmp_path / "demo", code=3)
     assert "TFS_ENV=production" in result.stderr
     assert not (tmp_path / "demo").exists()
+
+
+def test_new_consumer_keys_never_start_with_a_dash_which_a_command_line_takes_for_an_option() -> (
+    None
+):
+    from tfs.credentials import new_consumer_key
+
+    # About one key in 64 would start with '-' if drawn freely; 3,000 draws miss that ~never.
+    keys = [new_consumer_key() for _ in range(3000)]
+    assert not [k for k in keys if k.startswith("-")]
+    assert all(len(k) == 97 and k[48] == "!" for k in keys)

@@ -26,8 +26,12 @@ class IssuedCredential:
 
 
 def new_consumer_key() -> str:
-    """Shaped like Mastercard's: 48 URL-safe characters, '!', then hex."""
-    return secrets.token_urlsafe(36)[:48] + "!" + secrets.token_hex(24)
+    """Shaped like Mastercard's: 48 URL-safe characters, '!', then hex. Never with a leading
+    '-', which every command line (ours included) would take for an option."""
+    while True:
+        key = secrets.token_urlsafe(36)[:48] + "!" + secrets.token_hex(24)
+        if not key.startswith("-"):
+            return key
 
 
 def public_key_pem_from(data: bytes) -> str:
