@@ -43,21 +43,31 @@ COMMITTER_IDLE_S = 1.0
 class _SqliteWriterLock:
     """One writer at a time, across the threads of this process (a lock) and across processes
     (`flock` on a file beside the database): both wake a waiter as soon as the writer is done.
+
+    Across processes, a turnstile (a second `flock`) makes turns fair: a process that wants the
+    lock again right after releasing it must first pass the turnstile, which the process
+    waiting for the lock holds. Without it, a process with a steady stream of groups took the
+    lock back before the kernel had run the waiter, and the other waited seconds.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._threads = threading.Lock()
         database = engine.url.database
         self._fd: int | None = None
+        self._turnstile: int | None = None
         if database and database != ":memory:":
-            path = f"{database}.writer-lock"
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd = os.open(f"{database}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._turnstile = os.open(f"{database}.writer-turn", os.O_RDWR | os.O_CREAT, 0o600)
 
     def __enter__(self) -> None:
         self._threads.acquire()
-        if self._fd is not None:
+        if self._fd is not None and self._turnstile is not None:
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+                finally:
+                    fcntl.flock(self._turnstile, fcntl.LOCK_UN)
             except BaseException:
                 self._threads.release()
                 raise
