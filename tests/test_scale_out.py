@@ -254,3 +254,22 @@ def test_rate_limit_counters_in_redis(
     vendor = make_vendor(url=live.url)
     codes = [vendor.get_status().status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_rate_limit_is_shared_by_the_workers_of_one_sqlite_service(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`--workers 2` on SQLite: the counters live in their own file, shared by both workers."""
+    url = f"sqlite:///{tmp_path / 'tfs.db'}"
+    upgrade(url)
+    store = Store(make_engine(url))
+    vendor_id = f"vendor-{uuid.uuid4().hex[:8]}"
+    usecases.add_vendor(store, vendor_id, None, now())
+    d = Deployment(
+        url, store, vendor_id, add_credential(store, "vendor", vendor_id, private_key(0))
+    )
+    with ServerProcess(env_for(d, TFS_RATE_LIMIT="6/minute"), workers=2) as server:
+        # A new connection per request: uvicorn's workers take them in turn, as they come.
+        responses = [send(public_signed(d, "GET", status_path(d), None), server) for _ in range(14)]
+    assert [r.status_code for r in responses].count(200) == 6
+    assert {r.status_code for r in responses} == {200, 429}
+    assert (tmp_path / "tfs.db.rate-limits").exists()
+    store.engine.dispose()

@@ -4,23 +4,30 @@ The counting is the `limits` library's fixed-window strategy. Its counters live 
 process sees them: in Redis when TFS_REDIS_URL is set, else in the database (a `limits` storage
 written here, one upsert per request), or in memory when the service is one process on SQLite
 (then memory *is* shared by every process there is).
+
+With several processes on SQLite the counters are kept in a file of their own beside the
+database (`<database>.rate-limits`, not synced: a counter lost in a crash costs nothing), with a
+writer lock of its own: in the database itself each upsert waited for the group commits to
+finish, in SQLite's busy handler, which sleeps, and gave seconds-long tails.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, create_engine, delete, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from tfs.errors import ConfigurationError, RateLimitExceeded
 from tfs.storage.tables import rate_limits
+from tfs.storage.unit_of_work import SqliteWriterLock
 
 
 class DatabaseStorage(Storage):
@@ -28,8 +35,12 @@ class DatabaseStorage(Storage):
 
     STORAGE_SCHEME = ["tfs-database"]  # noqa: RUF012 - the shape `limits` declares
 
-    def __init__(self, engine: Engine, **options: Any) -> None:
+    def __init__(
+        self, engine: Engine, lock: AbstractContextManager[Any] | None = None, **options: Any
+    ) -> None:
         self.engine = engine
+        # Writers take it first (SQLite: see SqliteWriterLock), else only SQLite's busy handler.
+        self._lock = lock or nullcontext()
         super().__init__(None, wrap_exceptions=False)
 
     @property
@@ -53,7 +64,7 @@ class DatabaseStorage(Storage):
                 ).bindparams(now2=now),
             },
         ).returning(rate_limits.c.count)
-        with self.engine.begin() as conn:
+        with self._lock, self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # A counter lost in a crash costs nothing; do not wait for the disk.
                 conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
@@ -85,15 +96,15 @@ class DatabaseStorage(Storage):
         return True
 
     def reset(self) -> int | None:
-        with self.engine.begin() as conn:
+        with self._lock, self.engine.begin() as conn:
             return conn.execute(delete(rate_limits)).rowcount
 
     def clear(self, key: str) -> None:
-        with self.engine.begin() as conn:
+        with self._lock, self.engine.begin() as conn:
             conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
 
     def purge_expired(self) -> None:
-        with self.engine.begin() as conn:
+        with self._lock, self.engine.begin() as conn:
             conn.execute(delete(rate_limits).where(rate_limits.c.expires_at <= time.time()))
 
 
@@ -131,6 +142,28 @@ def make_limiter(
         storage = RedisStorage(redis_url)
     elif single_process:
         storage = MemoryStorage()
+    elif (counters := _sqlite_counters(engine)) is not None:
+        storage = DatabaseStorage(counters, SqliteWriterLock(counters))
     else:
         storage = DatabaseStorage(engine)
     return RateLimiter(rate, storage)
+
+
+def _sqlite_counters(engine: Engine) -> Engine | None:
+    """The counters' own SQLite file beside an SQLite database file; None for anything else."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    counters = create_engine(f"sqlite:///{database}.rate-limits")
+
+    @event.listens_for(counters, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    with SqliteWriterLock(counters):
+        rate_limits.create(counters, checkfirst=True)
+    return counters

@@ -40,7 +40,7 @@ T = TypeVar("T")
 COMMITTER_IDLE_S = 1.0
 
 
-class _SqliteWriterLock:
+class SqliteWriterLock:
     """One writer at a time, across the threads of this process (a lock) and across processes
     (`flock` on a file beside the database): both wake a waiter as soon as the writer is done.
 
@@ -123,7 +123,7 @@ class Store:
         # SQLite has one writer at a time. Writers queue for it here, where a waiter wakes the
         # moment the lock is free, instead of in SQLite's busy handler, which sleeps in steps
         # of up to 100 ms (processes that do not take this lock still meet busy_timeout).
-        self._writer = _SqliteWriterLock(engine) if engine.dialect.name == "sqlite" else None
+        self._writer = SqliteWriterLock(engine) if engine.dialect.name == "sqlite" else None
         self._group = threading.Condition()
         self._committer: threading.Thread | None = None
         self._queue: list[_Job[Any]] = []
