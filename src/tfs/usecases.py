@@ -136,9 +136,13 @@ class _Applied:
 
 
 def _work_out(
-    uow: UnitOfWork, vendor_id: str, updates: Sequence[OrderUpdate], now: datetime
+    uow: UnitOfWork,
+    vendor_id: str,
+    ids: Sequence[str],
+    updates: Sequence[OrderUpdate],
+    now: datetime,
 ) -> _Applied:
-    states = uow.orders.lock(vendor_id, sorted({u.mc_order_id for u in updates}))
+    states = uow.orders.lock(vendor_id, ids)
     pks = [i.pk for s in states.values() for i in s.items]
     histories, errors, known = uow.orders.history(pks)
     outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
@@ -179,14 +183,14 @@ def apply_status_updates(
     ahead: _Applied | None = None
     if store.writers_take_turns:
         with store.transaction(readonly=True) as uow:
-            ahead = _work_out(uow, vendor_id, updates, now)
+            ahead = _work_out(uow, vendor_id, ids, updates, now)
 
     def work(uow: UnitOfWork) -> list[OrderOutcome]:
         spend_nonce(uow, nonce)
         if ahead is not None and uow.orders.revision_check(vendor_id, ids) == ahead.revisions:
             applied = ahead
         else:
-            applied = _work_out(uow, vendor_id, updates, now)
+            applied = _work_out(uow, vendor_id, ids, updates, now)
         outcomes = applied.outcomes
         uow.orders.save([o.applied for o in outcomes if o.applied], now)
         # The outbox rows commit with the changes they announce, or not at all.

@@ -180,6 +180,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             purger.cancel()
             if checkpointer is not None:
                 await run_in_threadpool(checkpointer.stop)
+            await run_in_threadpool(store.close)
 
     base = settings.base_path
     app_routes: list[Any] = [
