@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -165,7 +166,35 @@ def apply_status_updates(
     idempotency: Idempotency | None = None,
     render: Callable[[list[OrderOutcome]], bytes] | None = None,
 ) -> list[OrderOutcome]:
-    """Apply a vendor's batch: each order all or nothing, the batch in one transaction.
+    """Apply a vendor's batch (see status_update_work), and wait for its commit."""
+    work, keys = status_update_work(
+        store, vendor_id, updates, now, nonce=nonce, idempotency=idempotency, render=render
+    )
+    # The hot path: on SQLite, concurrent batches share one commit (one fsync).
+    return store.run_grouped(work, keys=keys, savepoint=False)
+
+
+def submit_status_updates(
+    store: Store, vendor_id: str, updates: Sequence[OrderUpdate], now: datetime, nonce: Nonce
+) -> Future[list[OrderOutcome]]:
+    """As apply_status_updates, where writers take turns, without waiting: the future settles
+    once the batch is committed (or has failed)."""
+    work, keys = status_update_work(store, vendor_id, updates, now, nonce=nonce)
+    return store.submit_grouped(work, keys=keys, savepoint=False)
+
+
+def status_update_work(
+    store: Store,
+    vendor_id: str,
+    updates: Sequence[OrderUpdate],
+    now: datetime,
+    *,
+    nonce: Nonce | None = None,
+    idempotency: Idempotency | None = None,
+    render: Callable[[list[OrderOutcome]], bytes] | None = None,
+) -> tuple[Callable[[UnitOfWork], list[OrderOutcome]], frozenset[str]]:
+    """The work that applies a vendor's batch, each order all or nothing, the batch in one
+    transaction, and the keys it reads (for Store.run_grouped).
 
     The orders are locked in id order up front, so that concurrent batches touching the same
     orders serialise instead of losing updates or deadlocking. The answer is given only after
@@ -199,8 +228,7 @@ def apply_status_updates(
             uow.idempotency.finish(idempotency.consumer_key, idempotency.key, 200, render(outcomes))
         return outcomes
 
-    # The hot path: on SQLite, concurrent batches share one commit (one fsync).
-    return store.run_grouped(work, keys=frozenset(ids), savepoint=False)
+    return work, frozenset(ids)
 
 
 def _changed_event(record: OrderRecord, applied: AppliedUpdate, now: datetime) -> NewEvent:

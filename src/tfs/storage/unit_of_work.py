@@ -6,6 +6,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -90,8 +91,9 @@ class _Job(Generic[T]):
         self.value: T | None = None
         self.error: BaseException | None = None
         self.ran = False
-        # Committed, or failed: only then may its thread answer (never between work and commit).
-        self.settled = threading.Event()
+        # Settled once committed, or failed: only then may its caller answer (never between the
+        # work and the commit).
+        self.future: Future[T] = Future()
 
     def run(self, uow: UnitOfWork) -> None:
         try:
@@ -108,11 +110,11 @@ class _Job(Generic[T]):
         if self.error is None:
             self.error = exc
 
-    def outcome(self) -> T:
-        assert self.settled.is_set(), "a grouped work must be committed before its thread goes on"
+    def settle(self) -> None:
         if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(self.value)  # type: ignore[arg-type]
 
 
 class Store:
@@ -170,6 +172,17 @@ class Store:
         if self._writer is None:
             with self._transaction(False) as uow:
                 return work(uow)
+        return self.submit_grouped(work, keys=keys, savepoint=savepoint).result()
+
+    def submit_grouped(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        keys: frozenset[str] | None = None,
+        savepoint: bool = True,
+    ) -> Future[T]:
+        """`run_grouped` without waiting (SQLite only): the future settles after the commit."""
+        assert self._writer is not None, "only where writers take turns"
         job: _Job[T] = _Job(work, keys, savepoint)
         with self._group:
             self._queue.append(job)
@@ -180,8 +193,7 @@ class Store:
                 self._committer.start()
             else:
                 self._group.notify()
-        job.settled.wait()
-        return job.outcome()
+        return job.future
 
     def _commit_groups(self) -> None:
         """The committer thread: takes everything queued, commits it as one group, and again;
@@ -210,7 +222,7 @@ class Store:
                 for job in group:
                     if not job.ran:
                         job.fail(RuntimeError("the group commit stopped before this work"))
-                    job.settled.set()
+                    job.settle()
 
     def _commit_group(self, group: list[_Job[Any]]) -> None:
         try:
