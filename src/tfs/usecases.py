@@ -211,7 +211,9 @@ def status_update_work(
     ids = sorted({u.mc_order_id for u in updates})
     ahead: _Applied | None = None
     if store.writers_take_turns:
-        with store.transaction(readonly=True) as uow:
+        # Its reads need no snapshot: a commit landing between them moves a revision, and the
+        # check in the writer's turn sends the batch down the slow path.
+        with store.reading() as uow:
             ahead = _work_out(uow, vendor_id, ids, updates, now)
 
     def work(uow: UnitOfWork) -> list[OrderOutcome]:

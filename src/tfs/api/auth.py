@@ -66,7 +66,7 @@ def signed_uri(request: Request, settings: Settings) -> str:
 
 
 def _credential(store: Store, consumer_key: str, settings: Settings) -> Credential:
-    with store.transaction(readonly=True) as uow:
+    with store.reading() as uow:  # one driver-level read: no transaction needed
         credential = uow.credentials.get(consumer_key)
     if credential is None:
         raise UnknownConsumerKey()

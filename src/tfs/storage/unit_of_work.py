@@ -272,6 +272,20 @@ class Store:
             conn.close()
 
     @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """Repositories for driver-level reads (storage/driver.py) outside a transaction: each
+        statement sees the latest commit, with no BEGIN and COMMIT around them. For reads that
+        need no snapshot spanning statements, or that check their own (the status update's
+        revision check)."""
+        try:
+            with self.engine.connect() as conn:
+                yield UnitOfWork(conn)
+        except OperationalError as exc:
+            if exc.connection_invalidated or _is_unavailable(exc):
+                raise ServiceUnavailable() from exc
+            raise
+
+    @contextmanager
     def _transaction(self, readonly: bool) -> Iterator[UnitOfWork]:
         try:
             with self.engine.connect() as conn:
