@@ -144,3 +144,28 @@ def test_no_grouped_work_returns_before_its_group_is_committed(tmp_path) -> None
     for t in threads:
         t.join()
     assert not missing, f"{len(missing)} works returned before their commit: {missing[:5]}"
+
+
+def test_a_cancelled_grouped_work_is_dropped_and_the_committer_carries_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tfs.storage.db import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'cancel.db'}"
+    upgrade(url)
+    store = Store(make_engine(url))
+    held = threading.Event()
+    release = threading.Event()
+
+    def blocking(uow: UnitOfWork) -> None:
+        held.set()
+        release.wait(5)  # keeps the committer busy while more work queues up
+
+    first = store.submit_grouped(blocking)
+    assert held.wait(5)
+    abandoned = store.submit_grouped(lambda uow: uow.vendors.add("cancelled", None, now()))
+    assert abandoned.cancel()  # its caller gave up while it was queued
+    kept = store.submit_grouped(lambda uow: uow.vendors.add("kept", None, now()))
+    release.set()
+    first.result(timeout=5)
+    assert kept.result(timeout=5) is True
+    with store.transaction(readonly=True) as uow:
+        assert uow.vendors.exists("kept") and not uow.vendors.exists("cancelled")

@@ -211,7 +211,10 @@ class Store:
                 if not self._queue:
                     self._committer = None
                     return
-                group, self._queue = self._queue, []
+                queued, self._queue = self._queue, []
+            # A caller that gave up (its future cancelled, e.g. a request whose task was
+            # cancelled) is dropped before its work runs; the others cannot be cancelled now.
+            group = [job for job in queued if job.future.set_running_or_notify_cancel()]
             try:
                 with self._writer:  # type: ignore[union-attr]
                     self._commit_group(group)
