@@ -166,8 +166,8 @@ def apply_status_updates(
     idempotency: Idempotency | None = None,
     render: Callable[[list[OrderOutcome]], bytes] | None = None,
 ) -> list[OrderOutcome]:
-    """Apply a vendor's batch (see status_update_work), and wait for its commit."""
-    work, keys = status_update_work(
+    """Apply a vendor's batch (see _status_update_work), and wait for its commit."""
+    work, keys = _status_update_work(
         store, vendor_id, updates, now, nonce=nonce, idempotency=idempotency, render=render
     )
     # The hot path: on SQLite, concurrent batches share one commit (one fsync).
@@ -179,11 +179,11 @@ def submit_status_updates(
 ) -> Future[list[OrderOutcome]]:
     """As apply_status_updates, where writers take turns, without waiting: the future settles
     once the batch is committed (or has failed)."""
-    work, keys = status_update_work(store, vendor_id, updates, now, nonce=nonce)
+    work, keys = _status_update_work(store, vendor_id, updates, now, nonce=nonce)
     return store.submit_grouped(work, keys=keys, savepoint=False)
 
 
-def status_update_work(
+def _status_update_work(
     store: Store,
     vendor_id: str,
     updates: Sequence[OrderUpdate],
