@@ -23,8 +23,8 @@ from sqlalchemy import (
 )
 
 from tfs.storage.cursors import insert_ignoring_duplicates
+from tfs.storage.driver import as_utc
 from tfs.storage.events import Event, event_from_row
-from tfs.storage.repositories import as_utc
 from tfs.storage.subscriptions import Subscription
 from tfs.storage.tables import events, webhook_attempts, webhook_deliveries, webhook_subscriptions
 

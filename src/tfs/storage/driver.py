@@ -73,6 +73,11 @@ def _sqlite_time(value: datetime) -> str:
     )
 
 
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 class Driver:
     """The DBAPI connection under a SQLAlchemy Connection, for statements written as text."""
 
@@ -146,7 +151,7 @@ class Driver:
         if isinstance(value, str):
             return datetime.fromisoformat(value).replace(tzinfo=UTC)
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return as_utc(value)
 
 
 class PendingWrites:

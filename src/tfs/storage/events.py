@@ -12,8 +12,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
-from tfs.storage.driver import Driver, PendingWrites
-from tfs.storage.repositories import as_utc
+from tfs.storage.driver import Driver, PendingWrites, as_utc
 from tfs.storage.tables import events
 from tfs.views import iso
 

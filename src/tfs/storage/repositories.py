@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tfs.domain.orders import AppliedUpdate, ItemState, OrderState
 from tfs.domain.statuses import Status
-from tfs.storage.driver import Driver, PendingWrites
+from tfs.storage.driver import Driver, PendingWrites, as_utc
 from tfs.storage.tables import (
     credentials,
     idempotency_keys,
@@ -31,11 +31,6 @@ from tfs.storage.tables import (
     orders,
     vendors,
 )
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from tfs.storage.cursors import last_sequence
-from tfs.storage.repositories import as_utc
+from tfs.storage.driver import as_utc
 from tfs.storage.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
 
 

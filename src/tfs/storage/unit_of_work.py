@@ -254,18 +254,17 @@ class Store:
         turn): its page cache stays warm from one group to the next, where a connection taken
         from the pool would have to read the pages it needs again (SQLite drops a connection's
         cache whenever another connection wrote since it last ran)."""
-        try:
-            if self._group_conn is None or self._group_conn.invalidated:
-                self._group_conn = self.engine.connect()
-            with self._group_conn.begin():
-                yield UnitOfWork(self._group_conn)
-        except OperationalError as exc:
-            conn, self._group_conn = self._group_conn, None
-            if conn is not None:
-                conn.close()
-            if exc.connection_invalidated or _is_unavailable(exc):
-                raise ServiceUnavailable() from exc
-            raise
+        with _unavailable_as_503():
+            try:
+                if self._group_conn is None or self._group_conn.invalidated:
+                    self._group_conn = self.engine.connect()
+                with self._group_conn.begin():
+                    yield UnitOfWork(self._group_conn)
+            except OperationalError:
+                conn, self._group_conn = self._group_conn, None
+                if conn is not None:
+                    conn.close()
+                raise
 
     def close(self) -> None:
         """Give back the connection kept for group commits (the engine's pool stays)."""
@@ -280,26 +279,16 @@ class Store:
         statement sees the latest commit, with no BEGIN and COMMIT around them. For reads that
         need no snapshot spanning statements, or that check their own (the status update's
         revision check)."""
-        try:
-            with self.engine.connect() as conn:
-                yield UnitOfWork(conn)
-        except OperationalError as exc:
-            if exc.connection_invalidated or _is_unavailable(exc):
-                raise ServiceUnavailable() from exc
-            raise
+        with _unavailable_as_503(), self.engine.connect() as conn:
+            yield UnitOfWork(conn)
 
     @contextmanager
     def _transaction(self, readonly: bool) -> Iterator[UnitOfWork]:
-        try:
-            with self.engine.connect() as conn:
-                if readonly:
-                    conn = conn.execution_options(readonly=True)
-                with conn.begin():
-                    yield UnitOfWork(conn)
-        except OperationalError as exc:
-            if exc.connection_invalidated or _is_unavailable(exc):
-                raise ServiceUnavailable() from exc
-            raise
+        with _unavailable_as_503(), self.engine.connect() as conn:
+            if readonly:
+                conn = conn.execution_options(readonly=True)
+            with conn.begin():
+                yield UnitOfWork(conn)
 
     def ping(self) -> bool:
         try:
@@ -308,6 +297,18 @@ class Store:
         except DBAPIError:
             return False
         return True
+
+
+@contextmanager
+def _unavailable_as_503() -> Iterator[None]:
+    """A database that cannot be reached becomes ServiceUnavailable (503, Recoverable) here,
+    where the driver's errors enter the code."""
+    try:
+        yield
+    except OperationalError as exc:
+        if exc.connection_invalidated or _is_unavailable(exc):
+            raise ServiceUnavailable() from exc
+        raise
 
 
 def _is_unavailable(exc: OperationalError) -> bool:
