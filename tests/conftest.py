@@ -232,6 +232,26 @@ class Client:
     def get_status(self, **params: Any) -> requests.Response:
         return self.request("GET", f"/vendors/{self.vendor_id}/orders/status", params=params)
 
+    def history(self, mc_order_id: str, limit: int = 1000) -> dict[str, list[dict[str, Any]]]:
+        """Every history entry of the order, read page by page, by item `mcId` in the order
+        received (the platform's route; a vendor client reads its own under /vendors/...)."""
+        path = (
+            f"/orders/{mc_order_id}/history"
+            if self.vendor_id is None
+            else f"/vendors/{self.vendor_id}/orders/{mc_order_id}/history"
+        )
+        entries: dict[str, list[dict[str, Any]]] = {}
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            response = self.request("GET", path, params=params)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            for entry in page["histories"]:
+                entries.setdefault(entry.pop("mcId"), []).append(entry)
+            if page["nextCursor"] is None:
+                return entries
+            params["after"] = page["nextCursor"]
+
 
 def add_credential(
     store: Store, role: str, vendor_id: str | None, key: rsa.RSAPrivateKey, **extra: Any

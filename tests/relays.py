@@ -18,6 +18,7 @@ from typing import Any
 
 from processes import tfs_command
 from tfs import usecases
+from tfs.api import render
 from tfs.config import RelaySettings
 from tfs.domain.placement import parse_placement
 from tfs.domain.updates import parse_updates
@@ -144,8 +145,8 @@ def make_changes(store: Store, vendor_id: str, orders: int) -> list[str]:
     for status in ("Processing", "Shipped", "Delivered"):
         updates, faults = parse_updates([{"mcOrderId": i, "status": status} for i in ids])
         assert not faults, faults
-        outcomes = usecases.apply_status_updates(store, vendor_id, updates, now())
-        assert all(o.rejected is None for o in outcomes)
+        answer = usecases.apply_status_updates(store, vendor_id, updates, now(), render.outcomes)
+        assert all(o.rejected is None for o in answer.outcomes)
     return ids
 
 

@@ -317,7 +317,7 @@ def test_kill_9_loses_no_acknowledged_update_and_applies_no_batch_in_part(
         records: dict[str, OrderRecord] = {}
         with store.transaction(readonly=True) as uow:
             for mc in (mc for b in batches for mc in b.mc_order_ids):
-                record = uow.orders.get(mc)
+                record = uow.orders.get(mc, 1000)
                 assert record is not None, mc
                 records[mc] = record
         applied_beyond_ack = 0

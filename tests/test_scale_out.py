@@ -157,7 +157,9 @@ def test_two_processes_updating_the_same_orders_lose_nothing(deployment: Deploym
     assert failures == []
     for mc_order_id in orders:
         record = usecases.read_order(deployment.store, mc_order_id)
-        notes = [h.note for hs in record.histories.values() for h in hs]
+        page = usecases.read_history(deployment.store, mc_order_id, None, 1000)
+        notes = [h.note for _, _, h in page.entries]
+        assert sum(record.history_counts.values()) == len(notes)
         assert sorted(notes) == sorted(f"t{t}-n{n}" for t in range(4) for n in range(12))
         assert record.state.revision == 1 + 48
         events = usecases.read_events(deployment.store, 0, 1000, mc_order_id=mc_order_id)

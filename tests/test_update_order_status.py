@@ -240,9 +240,16 @@ def test_same_request_twice_changes_nothing_the_second_time(
     first = vendor.post_status(body).json()
     revision = platform.request("GET", f"/orders/{placed.mc_order_id}").json()["revision"]
     second = vendor.post_status(body).json()
-    assert second == first
+    # The same state; and since this request added nothing, its answer lists nothing added.
+    added = [i for i in first[0]["orderItems"] if i["histories"] or i["errors"]]
+    assert len(added) == 1 and added[0]["errors"] and len(added[0]["histories"]) == 3
+    assert second == [
+        first[0]
+        | {"orderItems": [i | {"histories": [], "errors": []} for i in first[0]["orderItems"]]}
+    ]
     after = platform.request("GET", f"/orders/{placed.mc_order_id}").json()
     assert after["revision"] == revision
+    assert [(i["historyCount"], i["errorCount"]) for i in after["orderItems"]] == [(3, 1), (0, 0)]
 
 
 def test_every_tracking_number_stays_in_the_history(
@@ -273,9 +280,11 @@ def test_identical_history_events_are_kept_once(
     body = [
         {"mcOrderId": placed.mc_order_id, "orderItems": [item(placed, 0, histories=[event, event])]}
     ]
-    vendor.post_status(body)
-    (order,) = vendor.post_status(body).json()
-    assert [h["note"] for h in order["orderItems"][0]["histories"]] == ["hello"]
+    (first,) = vendor.post_status(body).json()
+    assert [h["note"] for h in first["orderItems"][0]["histories"]] == ["hello"]
+    (again,) = vendor.post_status(body).json()
+    assert again["orderItems"][0]["histories"] == []  # nothing new: nothing added
+    assert [h["note"] for h in vendor.history(placed.mc_order_id)[placed.item_ids[0]]] == ["hello"]
 
 
 def test_missing_mc_order_id_is_400_with_mastercards_reason_code(vendor: Client) -> None:

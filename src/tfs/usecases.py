@@ -7,12 +7,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tfs.domain import limits
 from tfs.domain.orders import (
     AppliedUpdate,
+    ItemState,
     OrderRejected,
     OrderState,
     apply_update,
     duplicate_order,
+    fingerprints_to_check,
     unknown_order,
 )
 from tfs.domain.placement import Placement
@@ -23,12 +26,13 @@ from tfs.errors import (
     NonceReused,
     OrderAlreadyExists,
     OrderNotFound,
+    RequestTooLarge,
     UnknownVendor,
 )
 from tfs.storage.events import ORDER_PLACED, ORDER_STATUS_CHANGED, Event, NewEvent
-from tfs.storage.repositories import Credential, ErrorRow, HistoryRow, OrderFilter, OrderRecord
+from tfs.storage.repositories import Credential, HistoryRow, OrderFilter, OrderRecord
 from tfs.storage.unit_of_work import Store, UnitOfWork
-from tfs.views import order_detail
+from tfs.views import order_state
 
 # A request left "running" this long is taken to have died; its key may be used again.
 IDEMPOTENCY_ABANDONED_AFTER = timedelta(minutes=2)
@@ -59,11 +63,12 @@ class StoredResponse:
 
 @dataclass
 class OrderOutcome:
-    """One element of a status-update answer: the order as now stored, or why not."""
+    """One element of a status-update answer: the order as now stored with what this request
+    added to it (received at `received_at`), or why not."""
 
     mc_order_id: str
     order_id: str | None
-    record: OrderRecord | None = None
+    received_at: datetime
     rejected: OrderRejected | None = None
     applied: AppliedUpdate | None = field(default=None, repr=False)
 
@@ -111,22 +116,6 @@ def release_idempotency_key(store: Store, idem: Idempotency) -> None:
         uow.idempotency.abandon(idem.consumer_key, idem.key)
 
 
-def _outcome_records(
-    applied: AppliedUpdate,
-    histories: dict[int, list[HistoryRow]],
-    errors: dict[int, list[ErrorRow]],
-    now: datetime,
-) -> OrderRecord:
-    """The stored order after this update, built without reading back what was just written."""
-    for h in applied.histories:
-        histories[h.item_pk].append(
-            HistoryRow(h.kind, h.order_item_number, h.event_type, h.event_date, h.note, now)
-        )
-    for e in applied.errors:
-        errors[e.item_pk].append(ErrorRow(e.field_name, e.code, e.message, now))
-    return OrderRecord(applied.order, histories, errors)
-
-
 @dataclass
 class _Applied:
     """A batch worked out against the orders as read: the answer and what to write."""
@@ -134,6 +123,16 @@ class _Applied:
     outcomes: list[OrderOutcome]
     announced: list[NewEvent]
     revisions: tuple[int, int]  # of the orders as read: as Orders.revision_check gives
+    body: bytes | None = None  # the answer, once rendered
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    outcomes: list[OrderOutcome]
+    body: bytes  # rendered once: sent, and stored with an Idempotency-Key
+
+
+Render = Callable[[list[OrderOutcome]], bytes]
 
 
 def _work_out(
@@ -144,16 +143,30 @@ def _work_out(
     now: datetime,
 ) -> _Applied:
     states = uow.orders.lock(vendor_id, ids)
-    pks = [i.pk for s in states.values() for i in s.items]
-    histories, errors, known = uow.orders.history(pks)
+    # Only what this batch carries is looked up among what the orders hold: the work does
+    # not grow with an order's age.
+    known = uow.orders.stored_fingerprints(
+        [p for u in updates if u.mc_order_id in states
+         for p in fingerprints_to_check(states[u.mc_order_id], u)]
+    )  # fmt: skip
     outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
-    announced = []
-    for o in outcomes:
-        if o.applied is not None:
-            o.record = _outcome_records(o.applied, histories, errors, now)
-            if o.applied.changed:
-                announced.append(_changed_event(o.record, o.applied, now))
+    announced = [
+        _changed_event(o.applied, now) for o in outcomes if o.applied and o.applied.changed
+    ]
     return _Applied(outcomes, announced, (len(states), sum(s.revision for s in states.values())))
+
+
+def _rendered(applied: _Applied, render: Render) -> bytes:
+    """The answer, refused before anything of the batch is written if it would be too large
+    (a batch that moves many items of many orders: it can be sent in smaller requests)."""
+    if applied.body is None:
+        applied.body = render(applied.outcomes)
+        if len(applied.body) > limits.MAX_ANSWER_BYTES:
+            raise RequestTooLarge(
+                f"The answer to this batch would pass {limits.MAX_ANSWER_BYTES} bytes;"
+                " send its orders in smaller requests."
+            )
+    return applied.body
 
 
 def apply_status_updates(
@@ -161,25 +174,30 @@ def apply_status_updates(
     vendor_id: str,
     updates: Sequence[OrderUpdate],
     now: datetime,
+    render: Render,
     *,
     nonce: Nonce | None = None,
     idempotency: Idempotency | None = None,
-    render: Callable[[list[OrderOutcome]], bytes] | None = None,
-) -> list[OrderOutcome]:
+) -> StatusAnswer:
     """Apply a vendor's batch (see _status_update_work), and wait for its commit."""
     work, keys = _status_update_work(
-        store, vendor_id, updates, now, nonce=nonce, idempotency=idempotency, render=render
+        store, vendor_id, updates, now, render, nonce=nonce, idempotency=idempotency
     )
     # The hot path: on SQLite, concurrent batches share one commit (one fsync).
     return store.run_grouped(work, keys=keys, savepoint=False)
 
 
 def submit_status_updates(
-    store: Store, vendor_id: str, updates: Sequence[OrderUpdate], now: datetime, nonce: Nonce
-) -> Future[list[OrderOutcome]]:
+    store: Store,
+    vendor_id: str,
+    updates: Sequence[OrderUpdate],
+    now: datetime,
+    render: Render,
+    nonce: Nonce,
+) -> Future[StatusAnswer]:
     """As apply_status_updates, where writers take turns, without waiting: the future settles
     once the batch is committed (or has failed)."""
-    work, keys = _status_update_work(store, vendor_id, updates, now, nonce=nonce)
+    work, keys = _status_update_work(store, vendor_id, updates, now, render, nonce=nonce)
     return store.submit_grouped(work, keys=keys, savepoint=False)
 
 
@@ -188,11 +206,11 @@ def _status_update_work(
     vendor_id: str,
     updates: Sequence[OrderUpdate],
     now: datetime,
+    render: Render,
     *,
     nonce: Nonce | None = None,
     idempotency: Idempotency | None = None,
-    render: Callable[[list[OrderOutcome]], bytes] | None = None,
-) -> tuple[Callable[[UnitOfWork], list[OrderOutcome]], frozenset[str]]:
+) -> tuple[Callable[[UnitOfWork], StatusAnswer], frozenset[str]]:
     """The work that applies a vendor's batch, each order all or nothing, the batch in one
     transaction, and the keys it reads (for Store.run_grouped).
 
@@ -200,13 +218,13 @@ def _status_update_work(
     orders serialise instead of losing updates or deadlocking. The answer is given only after
     the commit.
 
-    Where writers take turns (SQLite), the batch is first worked out against the orders as
-    read, outside the writer's turn; in its turn, one indexed read checks that no order's
-    revision moved meanwhile (every stored change moves it) and the work is written as it is.
-    If one did move, the batch is worked out again in the turn, against the orders as they are.
-    The work needs no savepoint: all it writes besides the nonce is held back by the group
-    commit until it has returned (a work that fails unexpectedly leaves its nonce spent; a
-    client's retry is a new signed request with a new nonce anyway).
+    Where writers take turns (SQLite), the batch is first worked out (and its answer rendered)
+    against the orders as read, outside the writer's turn; in its turn, one indexed read checks
+    that no order's revision moved meanwhile (every stored change moves it) and the work is
+    written as it is. If one did move, the batch is worked out again in the turn, against the
+    orders as they are. The work needs no savepoint: all it writes besides the nonce is held
+    back by the group commit until it has returned (a work that fails unexpectedly leaves its
+    nonce spent; a client's retry is a new signed request with a new nonce anyway).
     """
     ids = sorted({u.mc_order_id for u in updates})
     ahead: _Applied | None = None
@@ -215,26 +233,28 @@ def _status_update_work(
         # check in the writer's turn sends the batch down the slow path.
         with store.reading() as uow:
             ahead = _work_out(uow, vendor_id, ids, updates, now)
+        _rendered(ahead, render)
 
-    def work(uow: UnitOfWork) -> list[OrderOutcome]:
+    def work(uow: UnitOfWork) -> StatusAnswer:
         spend_nonce(uow, nonce)
         if ahead is not None and uow.orders.revision_check(vendor_id, ids) == ahead.revisions:
             applied = ahead
         else:
             applied = _work_out(uow, vendor_id, ids, updates, now)
+        body = _rendered(applied, render)
         outcomes = applied.outcomes
         uow.orders.save([o.applied for o in outcomes if o.applied], now)
         # The outbox rows commit with the changes they announce, or not at all.
         uow.events.add(applied.announced)
-        if idempotency is not None and render is not None:
-            uow.idempotency.finish(idempotency.consumer_key, idempotency.key, 200, render(outcomes))
-        return outcomes
+        if idempotency is not None:
+            uow.idempotency.finish(idempotency.consumer_key, idempotency.key, 200, body)
+        return StatusAnswer(outcomes, body)
 
     return work, frozenset(ids)
 
 
-def _changed_event(record: OrderRecord, applied: AppliedUpdate, now: datetime) -> NewEvent:
-    s = record.state
+def _changed_event(applied: AppliedUpdate, now: datetime) -> NewEvent:
+    s = applied.order
     changes = [
         {"mcId": c.mc_id, "field": c.field, "from": c.before, "to": c.after}
         if c.mc_id is not None
@@ -255,7 +275,7 @@ def _changed_event(record: OrderRecord, applied: AppliedUpdate, now: datetime) -
         s.order_id,
         s.revision,
         now,
-        {"order": order_detail(record, with_history=False), "changes": changes},
+        {"order": order_state(s), "changes": changes},
     )
 
 
@@ -275,7 +295,7 @@ def _apply_one(
     now: datetime,
 ) -> OrderOutcome:
     update, duplicate = marked
-    outcome = OrderOutcome(update.mc_order_id, update.order_id)
+    outcome = OrderOutcome(update.mc_order_id, update.order_id, now)
     try:
         if duplicate:
             raise duplicate_order(update.mc_order_id)
@@ -307,7 +327,7 @@ def place_order(
             # False: placed by a concurrent request since the look-up; the same rule applies.
             if not created and uow.orders.placement_hash(placement.mc_order_id) != digest:
                 raise OrderAlreadyExists()
-        record = uow.orders.get(placement.mc_order_id)
+        record = uow.orders.get(placement.mc_order_id, limits.HISTORY_SHOWN_PER_ITEM)
         if created and record is not None:
             s = record.state
             uow.events.add(
@@ -319,7 +339,7 @@ def place_order(
                         s.order_id,
                         s.revision,
                         now,
-                        {"order": order_detail(record, with_history=False), "changes": []},
+                        {"order": order_state(s), "changes": []},
                     )
                 ]
             )
@@ -328,9 +348,10 @@ def place_order(
 
 
 def read_order(store: Store, mc_order_id: str, *, nonce: Nonce | None = None) -> OrderRecord:
+    """The order with each item's most recent entries (limits.HISTORY_SHOWN_PER_ITEM)."""
     with store.transaction() as uow:
         spend_nonce(uow, nonce)
-        record = uow.orders.get(mc_order_id)
+        record = uow.orders.get(mc_order_id, limits.HISTORY_SHOWN_PER_ITEM)
     if record is None:
         raise OrderNotFound()
     return record
@@ -341,7 +362,37 @@ def find_orders(
 ) -> list[OrderRecord]:
     with store.transaction() as uow:
         spend_nonce(uow, nonce)
-        return uow.orders.find(flt, limit)
+        return uow.orders.find(flt, limit, limits.HISTORY_SHOWN_PER_ITEM)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """Entries of an order's full history, item by item in the order received: (the item,
+    the entry's cursor, the entry)."""
+
+    state: OrderState
+    entries: list[tuple[ItemState, str, HistoryRow]]
+
+
+def read_history(
+    store: Store,
+    mc_order_id: str,
+    after: tuple[int, int] | None,
+    limit: int,
+    *,
+    vendor_id: str | None = None,
+    nonce: Nonce | None = None,
+) -> HistoryPage:
+    """A page of the order's history after a cursor; with `vendor_id`, only that vendor's
+    order is found (another vendor's order is not found, as one that does not exist)."""
+    with store.transaction() as uow:
+        spend_nonce(uow, nonce)
+        state = uow.orders.state(mc_order_id)
+        if state is None or (vendor_id is not None and state.vendor_id != vendor_id):
+            raise OrderNotFound()
+        rows = uow.orders.history_page([i.pk for i in state.items], after, limit)
+    items = {i.pk: i for i in state.items}
+    return HistoryPage(state, [(items[pk], f"{pk}.{hpk}", row) for pk, hpk, row in rows])
 
 
 def purge_expired(store: Store, now: datetime) -> int:

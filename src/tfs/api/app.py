@@ -151,6 +151,12 @@ def api_routes() -> list[Route]:
         Route("/vendors/{vendor_id}/orders/status", order_status, methods=["GET", "POST"]),
         Route("/orders", routes.post_order, methods=["POST"]),
         Route("/orders/{mc_order_id}", routes.get_order, methods=["GET"]),
+        Route("/orders/{mc_order_id}/history", routes.get_order_history, methods=["GET"]),
+        Route(
+            "/vendors/{vendor_id}/orders/{mc_order_id}/history",
+            routes.get_order_history,
+            methods=["GET"],
+        ),
         Route("/events", routes.get_events, methods=["GET"]),
     ]
 

@@ -168,16 +168,50 @@ def _item_props() -> Obj:
         "errors": _array(
             _schema("OrderItemError"),
             "order items error list. A request carries at most "
-            f"{limits.MAX_ERRORS_PER_ITEM} per item; an answer lists every error ever "
-            "reported for the item, each once.",
+            f"{limits.MAX_ERRORS_PER_ITEM} per item, each kept once. The answer to an update "
+            "lists the errors this update added; a read, the item's "
+            f"{limits.HISTORY_SHOWN_PER_ITEM} most recently received (oldest first; see "
+            "errorCount).",
         ),
         "histories": _array(
             _schema("History"),
             "history detail of order item. A request carries at most "
-            f"{limits.MAX_HISTORIES_PER_ITEM} per item; an answer lists every event, "
-            "identical vendor events once, plus the service's own statusChange and "
-            "trackingUpdate events.",
+            f"{limits.MAX_HISTORIES_PER_ITEM} per item; identical vendor events are kept "
+            "once, and the service adds its own statusChange and trackingUpdate events. The "
+            "answer to an update lists the events this update added; a read, the item's "
+            f"{limits.HISTORY_SHOWN_PER_ITEM} most recently received (oldest first; fewer "
+            f"where the answer would pass {limits.MAX_ANSWER_BYTES} bytes): historyCount says "
+            "how many there are, the history pages hold them all.",
         ),
+    }
+
+
+def _count_props() -> Obj:
+    """What reads add to an item: how much its history holds."""
+    return {
+        "historyCount": {
+            "type": "integer",
+            "minimum": 0,
+            "readOnly": True,
+            "description": "Ours, reads only: how many history entries the item holds (its "
+            "history pages list them all).",
+        },
+        "errorCount": {
+            "type": "integer",
+            "minimum": 0,
+            "readOnly": True,
+            "description": "Ours, reads only: how many errors the item holds.",
+        },
+    }
+
+
+def _revision() -> Obj:
+    return {
+        "type": "integer",
+        "minimum": 1,
+        "readOnly": True,
+        "description": "Ours, answers only: 1 when placed, one more for each update that "
+        "changed the order.",
     }
 
 
@@ -197,6 +231,18 @@ def _order_status_schemas(settings: Settings) -> Obj:
             "the order. In an answer, the order as stored.",
             _order_props(status),
             "mcOrderId",
+        ),
+        "StoredOrderStatus": _object(
+            "An order as a vendor reads it back: the OrderStatus fields, its revision, and per "
+            "item how much history it holds.",
+            _order_props(status, "StoredOrderItem") | {"revision": _revision()},
+            "mcOrderId status revision",
+        ),
+        "StoredOrderItem": _object(
+            "An order item as read back: the OrderItemStatus fields plus historyCount and "
+            "errorCount.",
+            _item_props() | _count_props(),
+            "mcId status historyCount errorCount",
         ),
         "OrderItemStatus": _object("An order item's status.", _item_props(), "mcId"),
         "OrderItemError": _object(
@@ -258,6 +304,7 @@ def _result_schemas() -> Obj:
         "description": f"Only when status is FAILED: why. {_result_codes()}.",
         "example": o.UNKNOWN_ORDER,
     }
+    props["revision"] = _revision()
     props["description"] = _text(
         "Only when status is FAILED: the reason in words.",
         example="[Combination of ExternalOrderId: (656afd7-2396-54345-34545) and OrderId: "
@@ -275,10 +322,37 @@ def _result_schemas() -> Obj:
             props,
             "mcOrderId status",
         ),
+        "HistoryPage": _object(
+            "One page of an order's full history: item by item, each item's entries in the "
+            "order received. A page ends early rather than pass "
+            f"{limits.MAX_ANSWER_BYTES} bytes.",
+            {
+                "mcOrderId": _text("Order Id of Mastercard.", limits.MAX_ID_LENGTH),
+                "histories": _array(
+                    {
+                        "allOf": [
+                            _schema("History"),
+                            _object(
+                                "The item the entry belongs to.",
+                                {"mcId": _text("Order Item Id of Mastercard.")},
+                                "mcId",
+                            ),
+                        ]
+                    },
+                    "The entries.",
+                ),
+                "nextCursor": _text(
+                    "Pass as after to get the next page; null on the last page.",
+                    nullable=True,
+                    example="1207.99812",
+                ),
+            },
+            "mcOrderId histories nextCursor",
+        ),
         "OrderStatusPage": _object(
             "One page of a vendor's orders, oldest update first.",
             {
-                "orders": _array(_schema("OrderStatus"), "The orders, as stored."),
+                "orders": _array(_schema("StoredOrderStatus"), "The orders, as stored."),
                 "nextCursor": _text(
                     "Pass as cursor to get the next page; null on the last page.",
                     nullable=True,
@@ -336,8 +410,9 @@ def _placement_schemas() -> Obj:
             "mcId",
         ),
         "OrderDetailItem": _object(
-            "An item as the platform sees it: the OrderItemStatus fields plus what was placed.",
+            "An item as the platform sees it: the StoredOrderItem fields plus what was placed.",
             _item_props()
+            | _count_props()
             | {
                 "rewardItemId": _text(
                     "The reward (catalog) item, when given at placement.", limits.MAX_ID_LENGTH
@@ -534,6 +609,12 @@ def _parameters() -> Obj:
             "The nextCursor of the previous call; 0 (the default) starts at the beginning.",
             {"type": "string", "pattern": "^[0-9]{1,18}$", "default": "0"},
         ),
+        "HistoryAfter": _param(
+            "after",
+            "query",
+            "The nextCursor of the previous page; none starts at the beginning.",
+            {"type": "string", "pattern": "^[0-9]{1,18}\\.[0-9]{1,18}$"},
+        ),
         "VendorIdFilter": _param("vendorId", "query", "Only this vendor's.", {"type": "string"}),
         "McOrderIdOne": _param("mcOrderId", "query", "Only this order's.", {"type": "string"}),
         "Limit": _param(
@@ -672,7 +753,10 @@ def _order_examples() -> Obj:
         "mcOrderId": "afd72396-b9c0-11ed-afa1-0242ac120002",
         "status": "Shipped",
         "orderItems": [_answered_item()],
+        "revision": 2,
     }
+    counts = {"historyCount": 3, "errorCount": 1}
+    stored = order | {"orderItems": [_answered_item() | counts]}
     failed = {
         "mcOrderId": "0b7c2f4e-unknown",
         "status": o.FAILED,
@@ -682,7 +766,7 @@ def _order_examples() -> Obj:
     }
     placed = {"rewardItemId": "74568", "description": "$25 Olive Garden Gift Card", "quantity": 1}
     detail = order | {
-        "orderItems": [_answered_item() | placed],
+        "orderItems": [_answered_item() | counts | placed],
         "vendorId": "carltonone",
         "programId": "49631",
         "revision": 2,
@@ -706,7 +790,7 @@ def _order_examples() -> Obj:
         },
         "OrderStatusPageExample": {
             "summary": "The last page",
-            "value": {"orders": [order], "nextCursor": None},
+            "value": {"orders": [stored], "nextCursor": None},
         },
         "OrderPlacementExample": {
             "summary": "An order with one item",
@@ -722,6 +806,9 @@ def _order_examples() -> Obj:
     }
 
 
+_HISTORY_FIELDS = {"errors", "histories", "historyCount", "errorCount"}
+
+
 def _event_page(detail: Obj) -> Obj:
     event = {
         "id": "5f0c3a52-8d1e-4c57-9a59-0d7e8f1b2c3d",
@@ -733,7 +820,14 @@ def _event_page(detail: Obj) -> Obj:
         "revision": detail["revision"],
         "sequence": 42,
         "data": {
-            "order": detail,
+            # As the order is read, less its history: an event's size does not grow with it.
+            "order": detail
+            | {
+                "orderItems": [
+                    {k: v for k, v in i.items() if k not in _HISTORY_FIELDS}
+                    for i in detail["orderItems"]
+                ]
+            },
             "changes": [
                 {"mcId": _ITEM["mcId"], "field": "status", "from": "Pending", "to": "Shipped"},
                 {"field": "status", "from": "Pending", "to": "Shipped"},
@@ -956,6 +1050,31 @@ def _get_events_responses() -> Obj:
     }
 
 
+def _get_history_responses() -> Obj:
+    return {
+        "200": _ok("One page of the order's history.", _schema("HistoryPage")),
+        "400": _error(
+            f"{AUTH_400}; INVALID_FIELD_VALUE_AFTER, INVALID_FIELD_VALUE_LIMIT.",
+            "InvalidQueryExample",
+            "InvalidAuthHeaderExample",
+        ),
+        **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
+        "404": _error("ORDER_NOT_FOUND (also another vendor's order).", "OrderNotFoundExample"),
+    }
+
+
+def _history_operation(op_id: str, who: str, parameters: Sequence[Obj]) -> Obj:
+    return _operation(
+        op_id,
+        "orders" if who == "vendor" else "platform",
+        f"Read an order's full history, page by page ({who})",
+        _get_history_responses(),
+        description="Every history entry the order's items hold, item by item, each item's "
+        "in the order received.",
+        parameters=[*parameters, _ref("parameters", "HistoryAfter"), _ref("parameters", "Limit")],
+    )
+
+
 def _get_order_responses() -> Obj:
     return {
         "200": _ok("The order.", _schema("OrderDetail"), "OrderDetailExample"),
@@ -1017,7 +1136,16 @@ def _vendor_paths(settings: Settings) -> Obj:
         description="Pages through the vendor's orders, oldest update first.",
         parameters=[_ref("parameters", n) for n in ("VendorId", *filters, "Limit")],
     )
-    return {f"{settings.base_path}/vendors/{{vendor_id}}/orders/status": {"post": post, "get": get}}
+    history = _history_operation(
+        "listVendorOrderHistory",
+        "vendor",
+        [_ref("parameters", "VendorId"), _ref("parameters", "McOrderId")],
+    )
+    base = f"{settings.base_path}/vendors/{{vendor_id}}/orders"
+    return {
+        f"{base}/status": {"post": post, "get": get},
+        f"{base}/{{mcOrderId}}/history": {"get": history},
+    }
 
 
 def _platform_paths(settings: Settings) -> Obj:
@@ -1048,6 +1176,11 @@ def _platform_paths(settings: Settings) -> Obj:
     return {
         f"{base}/orders": {"post": place},
         f"{base}/orders/{{mcOrderId}}": {"get": read},
+        f"{base}/orders/{{mcOrderId}}/history": {
+            "get": _history_operation(
+                "listOrderHistory", "platform", [_ref("parameters", "McOrderId")]
+            )
+        },
         f"{base}/events": {"get": feed},
     }
 

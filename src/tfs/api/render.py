@@ -7,12 +7,23 @@ from typing import Any
 from tfs.domain.orders import FAILED
 from tfs.errors import ErrorItem, TfsError
 from tfs.usecases import OrderOutcome
-from tfs.views import compact, encode, iso, order_detail, order_status
+from tfs.views import (
+    applied_update,
+    compact,
+    encode,
+    fitted,
+    history_entry,
+    iso,
+    order_detail,
+    order_status,
+)
 
 __all__ = [
     "encode",
     "error",
     "errors",
+    "fitted",
+    "history_entry",
     "iso",
     "order_detail",
     "order_status",
@@ -32,8 +43,8 @@ def outcome(o: OrderOutcome) -> dict[str, Any]:
                 "description": o.rejected.description,
             }
         )
-    assert o.record is not None
-    return order_status(o.record)
+    assert o.applied is not None
+    return applied_update(o.applied, o.received_at)
 
 
 def outcomes(items: list[OrderOutcome]) -> bytes:

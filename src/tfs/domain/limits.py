@@ -23,3 +23,10 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 # Values of one repeatable filter (`mcOrderId`, `orderId`) on a read.
 MAX_FILTER_VALUES = 100
+# Reads of an order show each item's most recently received history entries and errors, at
+# most this many (fewer where the answer would pass MAX_ANSWER_BYTES); the history pages hold
+# them all.
+HISTORY_SHOWN_PER_ITEM = 20
+# No answer is larger than this: a page ends early (its cursor goes on from there), an order
+# shows fewer recent entries per item, a status update whose answer would pass it is refused.
+MAX_ANSWER_BYTES = 1_000_000

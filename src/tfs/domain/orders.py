@@ -121,6 +121,32 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _event_fingerprint(event: HistoryEvent) -> str:
+    """Vendor events are deduplicated by content: the same event sent twice is kept once."""
+    date = event.event_date.isoformat() if event.event_date else None
+    return fingerprint("vendor", event.order_item_number, event.event_type, date, event.note, None)
+
+
+def _error_fingerprint(error: ReportedError) -> str:
+    return fingerprint("error", error.field_name, error.code, error.message)
+
+
+def fingerprints_to_check(order: OrderState, update: OrderUpdate) -> list[tuple[int, str]]:
+    """(item pk, fingerprint) of every vendor event and error `update` carries for `order`'s
+    items: what must be looked up among the stored ones before `apply_update`, which keeps only
+    those not yet stored. The records the service makes itself (status moves, tracking changes)
+    carry the time of the request and need no look-up."""
+    pks = {i.mc_id: i.pk for i in order.items}
+    pairs: list[tuple[int, str]] = []
+    for item in update.items:
+        pk = pks.get(item.mc_id)
+        if pk is None:
+            continue
+        pairs.extend((pk, _event_fingerprint(e)) for e in item.histories)
+        pairs.extend((pk, _error_fingerprint(e)) for e in item.errors)
+    return pairs
+
+
 def _status(raw: str) -> Status:
     status = parse_status(raw)
     if status is None:
@@ -172,11 +198,13 @@ class _Applier:
         note: str | None,
         always: bool = False,
         order_item_number: str | None = None,
+        fp: str | None = None,
     ) -> None:
-        date = event_date.isoformat() if event_date else None
-        # Service-made records are unique by time; vendor events are deduplicated by content.
-        extra = self.now.isoformat() if always else None
-        fp = fingerprint(kind, order_item_number, event_type, date, note, extra)
+        if fp is None:
+            # Records the service makes are unique by the request's time.
+            date = event_date.isoformat() if event_date else None
+            extra = self.now.isoformat() if always else None
+            fp = fingerprint(kind, order_item_number, event_type, date, note, extra)
         if (item.pk, fp) in self.known:
             return
         self.known.add((item.pk, fp))
@@ -185,7 +213,7 @@ class _Applier:
         )
 
     def report_error(self, item: ItemState, error: ReportedError) -> None:
-        fp = fingerprint("error", error.field_name, error.code, error.message)
+        fp = _error_fingerprint(error)
         if (item.pk, fp) in self.known:
             return
         self.known.add((item.pk, fp))
@@ -238,6 +266,7 @@ class _Applier:
             event.event_date,
             event.note,
             order_item_number=event.order_item_number,
+            fp=_event_fingerprint(event),
         )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     Connection,
     Table,
@@ -65,11 +66,22 @@ class ErrorRow:
 
 @dataclass
 class OrderRecord:
-    """An order as stored, with what its items have been through."""
+    """An order as stored, with the latest of what its items have been through: per item pk,
+    the most recent history entries and errors (oldest first) and how many are stored in all."""
 
     state: OrderState
     histories: dict[int, list[HistoryRow]]
     errors: dict[int, list[ErrorRow]]
+    history_counts: dict[int, int]
+    error_counts: dict[int, int]
+
+
+@dataclass
+class _Recent:
+    histories: dict[int, list[HistoryRow]]
+    errors: dict[int, list[ErrorRow]]
+    history_counts: dict[int, int]
+    error_counts: dict[int, int]
 
 
 class Vendors:
@@ -264,6 +276,41 @@ _LOAD = (
 # row that a concurrent transaction changed meanwhile, but not the rows joined to it, which
 # would be those of the statement's older snapshot.
 _LOCK_PG = "SELECT mc_order_id FROM orders WHERE mc_order_id IN (?) ORDER BY mc_order_id FOR UPDATE"
+
+
+# Which (item pk, fingerprint) pairs are stored. SQLite gets the pairs as one JSON array, so
+# the statement's text is the same whatever their number; PostgreSQL as two arrays.
+_STORED_FPS_SQLITE = (
+    "SELECT h.item_pk, h.fingerprint FROM json_each(?) AS j JOIN item_history AS h"
+    " ON h.item_pk = j.value ->> 0 AND h.fingerprint = j.value ->> 1"
+    " UNION ALL SELECT e.item_pk, e.fingerprint FROM json_each(?) AS j JOIN item_errors AS e"
+    " ON e.item_pk = j.value ->> 0 AND e.fingerprint = j.value ->> 1"
+)
+_STORED_FPS_PG = (
+    "SELECT h.item_pk, h.fingerprint FROM unnest(?::bigint[], ?::text[]) AS j(pk, fp)"
+    " JOIN item_history AS h ON h.item_pk = j.pk AND h.fingerprint = j.fp"
+    " UNION ALL SELECT e.item_pk, e.fingerprint FROM unnest(?::bigint[], ?::text[]) AS j(pk, fp)"
+    " JOIN item_errors AS e ON e.item_pk = j.pk AND e.fingerprint = j.fp"
+)
+_COUNT = "SELECT item_pk, count(*) FROM {table} WHERE item_pk IN (?) GROUP BY item_pk"
+_HISTORY_COLUMNS = "kind, order_item_number, event_type, event_date, note, received_at"
+_ERROR_COLUMNS = "field_name, code, message, received_at"
+# The latest entries of each item, by the (item_pk, <key>) index: a few rows per item read,
+# however many it holds. Table and column names come from this module, never from a request.
+_RECENT_SQLITE = (
+    "SELECT t.item_pk, t.{key}, {columns} FROM json_each(?) AS j JOIN {table} AS t"
+    " ON t.{key} IN (SELECT x.{key} FROM {table} AS x WHERE x.item_pk = j.value"
+    " ORDER BY x.{key} DESC LIMIT ?) ORDER BY t.item_pk, t.{key}"
+)
+_RECENT_PG = (
+    "SELECT t.item_pk, t.{key}, {columns} FROM unnest(?::bigint[]) AS j(pk) CROSS JOIN LATERAL"
+    " (SELECT * FROM {table} AS x WHERE x.item_pk = j.pk ORDER BY x.{key} DESC LIMIT ?) AS t"
+    " ORDER BY t.item_pk, t.{key}"
+)
+_HISTORY_PAGE = (
+    "SELECT history_pk, kind, order_item_number, event_type, event_date, note, received_at"
+    " FROM item_history WHERE item_pk = ? AND history_pk > ? ORDER BY history_pk LIMIT ?"
+)
 
 
 class Orders:
@@ -461,26 +508,42 @@ class Orders:
                 )
         return list(states.values())
 
-    def history(
-        self, item_pks: Iterable[int]
-    ) -> tuple[dict[int, list[HistoryRow]], dict[int, list[ErrorRow]], set[tuple[int, str]]]:
-        """Histories and errors of these items, and the fingerprints of both (driver-level SQL:
-        the status update reads them for every item it touches)."""
+    def stored_fingerprints(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these (item pk, fingerprint) pairs are stored, as history or as errors: one
+        indexed probe per pair, whatever the items hold (the status update's dedup look-up)."""
+        if not pairs:
+            return set()
+        sql = Driver(self.conn)
+        if sql.postgres:
+            rows = sql.rows(_STORED_FPS_PG, ([p for p, _ in pairs], [f for _, f in pairs]) * 2)
+        else:
+            probe = msgspec.json.encode(pairs).decode()
+            rows = sql.rows(_STORED_FPS_SQLITE, (probe, probe))
+        return {(int(pk), fp) for pk, fp in rows}
+
+    def recent(self, item_pks: Sequence[int], window: int) -> _Recent:
+        """The `window` most recently received history entries and errors of each item (oldest
+        first), and how many each item holds in all."""
+        recent = _Recent(defaultdict(list), defaultdict(list), {}, {})
         pks = list(item_pks)
-        histories: dict[int, list[HistoryRow]] = defaultdict(list)
-        errors: dict[int, list[ErrorRow]] = defaultdict(list)
-        known: set[tuple[int, str]] = set()
         if not pks:
-            return histories, errors, known
+            return recent
         sql = Driver(self.conn)
         read_time = sql.read_time
-        for pk, kind, number, event_type, event_date, note, fp, received_at in sql.rows_in(
-            "SELECT item_pk, kind, order_item_number, event_type, event_date, note, fingerprint,"
-            " received_at FROM item_history WHERE item_pk IN (?) ORDER BY history_pk",
-            pks,
+        for table, counts in (("item_history", recent.history_counts),
+                              ("item_errors", recent.error_counts)):  # fmt: skip
+            for pk, n in sql.rows_in(_COUNT.format(table=table), pks):
+                counts[int(pk)] = int(n)
+        if window <= 0:
+            return recent
+        latest = _RECENT_PG if sql.postgres else _RECENT_SQLITE
+        args: tuple[Any, ...] = (
+            (pks, window) if sql.postgres else (msgspec.json.encode(pks).decode(), window)
+        )
+        for pk, _, kind, number, event_type, event_date, note, received_at in sql.rows(
+            latest.format(table="item_history", columns=_HISTORY_COLUMNS, key="history_pk"), args
         ):
-            known.add((pk, fp))
-            histories[pk].append(
+            recent.histories[pk].append(
                 HistoryRow(
                     kind,
                     number,
@@ -490,14 +553,39 @@ class Orders:
                     read_time(received_at),
                 )
             )
-        for pk, field_name, code, message, fp, received_at in sql.rows_in(
-            "SELECT item_pk, field_name, code, message, fingerprint, received_at"
-            " FROM item_errors WHERE item_pk IN (?) ORDER BY error_pk",
-            pks,
+        for pk, _, field_name, code, message, received_at in sql.rows(
+            latest.format(table="item_errors", columns=_ERROR_COLUMNS, key="error_pk"), args
         ):
-            known.add((pk, fp))
-            errors[pk].append(ErrorRow(field_name, code, message, read_time(received_at)))
-        return histories, errors, known
+            recent.errors[pk].append(ErrorRow(field_name, code, message, read_time(received_at)))
+        return recent
+
+    def history_page(
+        self, item_pks: Sequence[int], after: tuple[int, int] | None, limit: int
+    ) -> list[tuple[int, int, HistoryRow]]:
+        """Up to `limit` history entries of these items, item by item (in pk order) and in the
+        order received, after the cursor (item pk, history pk): (item pk, history pk, entry)."""
+        sql = Driver(self.conn)
+        read_time = sql.read_time
+        page: list[tuple[int, int, HistoryRow]] = []
+        for pk in sorted(item_pks):
+            if after is not None and pk < after[0]:
+                continue
+            since = after[1] if after is not None and pk == after[0] else 0
+            for hpk, kind, number, event_type, event_date, note, received_at in sql.rows(
+                _HISTORY_PAGE, (pk, since, limit - len(page))
+            ):
+                entry = HistoryRow(
+                    kind,
+                    number,
+                    event_type,
+                    read_time(event_date) if event_date is not None else None,
+                    note,
+                    read_time(received_at),
+                )
+                page.append((pk, int(hpk), entry))
+            if len(page) >= limit:
+                break
+        return page
 
     def save(self, applied: Sequence[AppliedUpdate], now: datetime) -> None:
         """Write what changed: a statement or so per table for the whole batch (driver level)."""
@@ -564,19 +652,24 @@ class Orders:
             ],
         )
 
-    def records(self, states: Sequence[OrderState]) -> list[OrderRecord]:
-        pks = [i.pk for s in states for i in s.items]
-        histories, errors, _ = self.history(pks)
-        return [OrderRecord(s, histories, errors) for s in states]
+    def records(self, states: Sequence[OrderState], window: int) -> list[OrderRecord]:
+        recent = self.recent([i.pk for s in states for i in s.items], window)
+        return [
+            OrderRecord(
+                s, recent.histories, recent.errors, recent.history_counts, recent.error_counts
+            )
+            for s in states
+        ]
 
-    def get(self, mc_order_id: str) -> OrderRecord | None:
+    def state(self, mc_order_id: str) -> OrderState | None:
         rows = self.conn.execute(select(orders).where(orders.c.mc_order_id == mc_order_id)).all()
-        if not rows:
-            return None
-        (record,) = self.records(self._states(rows))
-        return record
+        return self._states(rows)[0] if rows else None
 
-    def find(self, flt: OrderFilter, limit: int) -> list[OrderRecord]:
+    def get(self, mc_order_id: str, window: int) -> OrderRecord | None:
+        state = self.state(mc_order_id)
+        return None if state is None else self.records([state], window)[0]
+
+    def find(self, flt: OrderFilter, limit: int, window: int) -> list[OrderRecord]:
         o = orders.c
         query = select(orders).order_by(o.updated_at, o.mc_order_id).limit(limit)
         conditions = []
@@ -597,4 +690,4 @@ class Orders:
             )
         rows = self.conn.execute(query.where(*conditions)).all()
         by_id = {s.mc_order_id: s for s in self._states(rows)}
-        return self.records([by_id[r.mc_order_id] for r in rows])
+        return self.records([by_id[r.mc_order_id] for r in rows], window)

@@ -104,6 +104,8 @@ item_history = Table(
     Column("fingerprint", String(32), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     UniqueConstraint("item_pk", "fingerprint"),
+    # An item's latest entries and its history pages.
+    Index(None, "item_pk", "history_pk"),
 )
 
 item_errors = Table(
@@ -117,6 +119,7 @@ item_errors = Table(
     Column("fingerprint", String(32), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     UniqueConstraint("item_pk", "fingerprint"),
+    Index(None, "item_pk", "error_pk"),
 )
 
 # Replay protection: a (consumer key, nonce) pair is accepted once while it can still be fresh.
