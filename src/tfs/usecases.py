@@ -351,7 +351,7 @@ def place_orders(
             stored.update(uow.orders.placement_hashes(lost))
             new = _placed_first(placements, digests, stored, vendors)
         records = {i: _new_record(p, now) for i, (p, _) in new.items()}
-        records.update(uow.orders.get_many(stored.keys() & {p.mc_order_id for p in placements}))
+        records.update(uow.orders.get_many(stored))  # the batch's ids that were there
         uow.events.add([_placed_event(records[i], now) for i in new])
         return _placement_outcomes(entries, digests, stored, vendors, new, records)
 
