@@ -22,6 +22,7 @@ from oauth1.authenticationutils import load_signing_key
 
 from conftest import Client, LiveServer, private_key, public_pem
 from tfs.cli import main
+from tfs.storage.unit_of_work import Store
 
 Tfs = Callable[..., Result]
 
@@ -363,6 +364,37 @@ def test_invalid_order_files_exit_2(tfs: Tfs, vendor_id: str, tmp_path: Path) ->
     invalid = write_json(tmp_path / "invalid.json", [placement(vendor_id), {"vendorId": "x"}])
     result = tfs("orders", "place", invalid, code=2)
     assert "order 1:" in result.stderr
+
+
+def test_a_large_file_is_placed_in_batches(
+    tfs: Tfs, vendor_id: str, tmp_path: Path, store: Store
+) -> None:
+    orders = [placement(vendor_id, items=1 + n % 3) for n in range(3000)]
+    result = tfs("orders", "place", write_json(tmp_path / "orders.json", orders))
+    assert result.stdout.splitlines() == [f"{o['mcOrderId']}\tplaced" for o in orders]
+    progress = [line for line in result.stderr.splitlines() if line.startswith("placed ")]
+    assert [line.split()[1] for line in progress] == [f"{n}/3000" for n in range(500, 3001, 500)]
+    assert "3000 placed, 0 already placed, 0 failed of 3000" in result.stderr
+    with store.transaction(readonly=True) as uow:
+        stored = uow.orders.get_many([o["mcOrderId"] for o in orders], 20)
+    assert len(stored) == 3000
+    assert all(len(stored[o["mcOrderId"]].state.items) == len(o["items"]) for o in orders)
+
+
+def test_failures_are_reported_and_the_rest_placed(
+    tfs: Tfs, vendor_id: str, tmp_path: Path, store: Store
+) -> None:
+    placed = placement(vendor_id)
+    tfs("orders", "place", write_json(tmp_path / "one.json", placed))
+    conflicting = placement(vendor_id, placed["mcOrderId"], items=2)
+    new = [placement(vendor_id) for _ in range(600)]
+    file = write_json(tmp_path / "orders.json", [new[0], placed, conflicting, *new[1:]])
+    result = tfs("orders", "place", file, code=1)
+    assert f"order 2: {placed['mcOrderId']}: A different order" in result.stderr
+    assert "600 placed, 1 already placed, 1 failed of 602" in result.stderr
+    assert len(result.stdout.splitlines()) == 601
+    with store.transaction(readonly=True) as uow:
+        assert len(uow.orders.get_many([o["mcOrderId"] for o in new], 20)) == 600
 
 
 # --- send-status -------------------------------------------------------------------------------

@@ -361,6 +361,36 @@ def test_platform_orders(platform: Client, vendor: Client, spec: OpenAPI) -> Non
     documented(spec, platform.request("GET", "/orders/no-such-order"), 404)
 
 
+def test_platform_order_batches(
+    platform: Client, vendor: Client, spec: OpenAPI, document: Doc
+) -> None:
+    post = document["paths"][BASE_PATH + "/orders"]["post"]
+    body = resolve(document, post["requestBody"])["content"]["application/json"]["schema"]
+    request = resolve(document, body)
+    assert [r["$ref"].rsplit("/", 1)[1] for r in request["oneOf"]] == [
+        "OrderPlacement",
+        "OrderPlacementArray",
+    ]
+    answer = resolve(document, post["responses"]["200"])["content"]["application/json"]
+    assert {r["$ref"].rsplit("/", 1)[1] for r in resolve(document, answer["schema"])["oneOf"]} == {
+        "OrderDetail",
+        "OrderPlacementResultArray",
+    }
+    result = document["components"]["schemas"]["OrderPlacementResult"]["properties"]["result"]
+    assert result["enum"] == ["placed", "alreadyPlaced", "FAILED"]
+
+    def order(vendor_id: str) -> dict[str, Any]:
+        return {"mcOrderId": str(uuid.uuid4()), "vendorId": vendor_id, "items": [{"mcId": "i1"}]}
+
+    batch = [order(vendor.vendor_id), order(vendor.vendor_id)]
+    documented(spec, platform.request("POST", "/orders", body=batch), 200, request_too=True)
+    mixed = [batch[0], batch[0] | {"orderId": "x"}, order("no-such-vendor"), {"items": []}]
+    results = documented(spec, platform.request("POST", "/orders", body=mixed), 200)
+    assert [r["result"] for r in results] == ["alreadyPlaced", "FAILED", "FAILED", "FAILED"]
+    too_many = [order(vendor.vendor_id) for _ in range(501)]
+    documented(spec, platform.request("POST", "/orders", body=too_many), 413)
+
+
 def test_event_feed(
     platform: Client, vendor: Client, place: Callable[..., Placed], spec: OpenAPI
 ) -> None:

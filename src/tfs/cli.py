@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from tfs import credentials as creds
 from tfs import usecases
 from tfs.config import Settings, load_settings
-from tfs.domain.placement import parse_placement
-from tfs.errors import ConfigurationError, TfsError
+from tfs.domain.placement import parse_placements
+from tfs.errors import ConfigurationError, TfsError, ValidationFailed
 from tfs.notify.commands import COMMANDS as EVENT_COMMANDS
 from tfs.storage.db import is_sqlite, is_up_to_date, make_engine, upgrade
 from tfs.storage.repositories import Credential
@@ -252,17 +253,50 @@ def _load_json(path: Path) -> Any:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_ctx
 def orders_place(ctx: Context, file: Path) -> None:
-    """Place one order (an object) or several (an array) from a JSON file."""
+    """Place one order (an object) or many (an array, of any length) from a JSON file.
+
+    The orders go in batches of the per-request limit, each in one transaction: a line per order
+    on stdout, failures and progress on stderr. Exits 2 if an order was invalid, else 1 if one
+    was refused (a conflict, an unknown vendor); the others are placed all the same.
+    """
     data = _load_json(file)
-    for i, obj in enumerate(data if isinstance(data, list) else [data]):
-        placement, faults = parse_placement(obj)
-        if placement is None:
-            _fail(f"order {i}: " + "; ".join(f.description for f in faults), EXIT_USAGE)
+    entries = data if isinstance(data, list) else [data]
+    total, batch = len(entries), ctx.settings.max_orders_per_request
+    counts = dict.fromkeys((usecases.PLACED, usecases.ALREADY_PLACED, usecases.PLACEMENT_FAILED), 0)
+    invalid = False
+    started = time.monotonic()
+    for start in range(0, total, batch):
+        parsed = parse_placements(entries[start : start + batch])
         try:
-            record, created = usecases.place_order(ctx.store, placement, _now())
+            outcomes = usecases.place_orders(ctx.store, parsed, _now())
         except TfsError as exc:
-            _fail(f"order {placement.mc_order_id}: {exc.description}", EXIT_REFUSED)
-        click.echo(f"{record.state.mc_order_id}\t{'placed' if created else 'already placed'}")
+            _fail(f"orders {start} to {start + len(parsed) - 1}: {exc.description}", EXIT_REFUSED)
+        for n, outcome in enumerate(outcomes, start=start):
+            counts[outcome.result] += 1
+            if outcome.result == usecases.PLACEMENT_FAILED:
+                invalid = invalid or isinstance(outcome.refused, ValidationFailed)
+                who = f"{outcome.mc_order_id}: " if outcome.mc_order_id else ""
+                click.echo(f"order {n}: {who}{outcome.error.description}", err=True)
+            else:
+                shown = "placed" if outcome.result == usecases.PLACED else "already placed"
+                click.echo(f"{outcome.mc_order_id}\t{shown}")
+        if total > batch:
+            done = start + len(parsed)
+            click.echo(f"placed {done}/{total} ({_rate(done, started)})", err=True)
+    click.echo(
+        f"{counts[usecases.PLACED]} placed, {counts[usecases.ALREADY_PLACED]} already placed,"
+        f" {counts[usecases.PLACEMENT_FAILED]} failed of {total} ({_rate(total, started)})",
+        err=True,
+    )
+    if invalid:
+        sys.exit(EXIT_USAGE)
+    if counts[usecases.PLACEMENT_FAILED]:
+        sys.exit(EXIT_REFUSED)
+
+
+def _rate(done: int, started: float) -> str:
+    elapsed = time.monotonic() - started
+    return f"{elapsed:.1f} s, {done / elapsed if elapsed else 0:,.0f} orders/s"
 
 
 @main.command("send-status")

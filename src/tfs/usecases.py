@@ -18,16 +18,19 @@ from tfs.domain.orders import (
     fingerprints_to_check,
     unknown_order,
 )
-from tfs.domain.placement import Placement
+from tfs.domain.placement import InvalidPlacement, Placement
 from tfs.domain.updates import OrderUpdate
 from tfs.errors import (
+    ErrorItem,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     NonceReused,
     OrderAlreadyExists,
     OrderNotFound,
     RequestTooLarge,
+    TfsError,
     UnknownVendor,
+    ValidationFailed,
 )
 from tfs.storage.events import ORDER_PLACED, ORDER_STATUS_CHANGED, Event, NewEvent
 from tfs.storage.repositories import Credential, HistoryRow, OrderFilter, OrderRecord
@@ -308,43 +311,143 @@ def _apply_one(
     return outcome
 
 
+PLACED, ALREADY_PLACED, PLACEMENT_FAILED = "placed", "alreadyPlaced", "FAILED"
+
+
+@dataclass(frozen=True)
+class PlacementOutcome:
+    """One element of a placement batch's answer: the order as stored, or why not."""
+
+    mc_order_id: str | None
+    result: str  # PLACED, ALREADY_PLACED or PLACEMENT_FAILED
+    record: OrderRecord | None = None
+    refused: TfsError | None = None  # FAILED: UnknownVendor, OrderAlreadyExists, ValidationFailed
+
+    @property
+    def error(self) -> ErrorItem:
+        """Why a FAILED element failed: its first fault."""
+        assert self.refused is not None
+        return self.refused.items[0]
+
+
 def place_order(
     store: Store, placement: Placement, now: datetime, *, nonce: Nonce | None = None
 ) -> tuple[OrderRecord, bool]:
     """Place an order with its vendor. True when it is new; an identical repeat gives False."""
-    digest = placement.fingerprint()
+    (outcome,) = place_orders(store, [placement], now, nonce=nonce)
+    if outcome.refused is not None:
+        raise outcome.refused
+    assert outcome.record is not None
+    return outcome.record, outcome.result == PLACED
+
+
+def place_orders(
+    store: Store,
+    entries: Sequence[Placement | InvalidPlacement],
+    now: datetime,
+    *,
+    nonce: Nonce | None = None,
+) -> list[PlacementOutcome]:
+    """Place a batch with their vendors in one transaction: one outcome per entry, in order.
+
+    Each entry is judged as if the entries before it had been placed one after another: an id
+    stored or placed earlier in the batch is a repeat (identical placement hash) or a conflict.
+    A few statements serve the whole batch: the stored hashes and the vendors are looked up in
+    one query each, and the new orders, their items and their events inserted in bulk.
+    """
+    placements = [p for p in entries if isinstance(p, Placement)]
+    digests = [p.fingerprint() for p in placements]
     with store.transaction() as uow:
         spend_nonce(uow, nonce)
-        existing = uow.orders.placement_hash(placement.mc_order_id)
-        if existing is not None:
-            if existing != digest:
-                raise OrderAlreadyExists()
-            created = False
-        else:
-            if not uow.vendors.exists(placement.vendor_id):
-                raise UnknownVendor()
-            created = uow.orders.insert(placement.new_order(), digest, now)
-            # False: placed by a concurrent request since the look-up; the same rule applies.
-            if not created and uow.orders.placement_hash(placement.mc_order_id) != digest:
-                raise OrderAlreadyExists()
-        record = uow.orders.get(placement.mc_order_id, limits.HISTORY_SHOWN_PER_ITEM)
-        if created and record is not None:
-            s = record.state
-            uow.events.add(
-                [
-                    NewEvent(
-                        ORDER_PLACED,
-                        s.vendor_id,
-                        s.mc_order_id,
-                        s.order_id,
-                        s.revision,
-                        now,
-                        {"order": order_state(s), "changes": []},
-                    )
-                ]
+        stored = uow.orders.placement_hashes(p.mc_order_id for p in placements)
+        vendors = uow.vendors.known(p.vendor_id for p in placements)
+        new = _placed_first(placements, digests, stored, vendors)
+        inserted = uow.orders.place([(p.new_order(), d) for p, d in new.values()], now)
+        lost = new.keys() - inserted
+        if lost:
+            # Placed by a concurrent transaction since the look-up (PostgreSQL waited for it to
+            # commit): judged again by its hash. Only entries of those ids change, and none of
+            # them is placed now, so what was inserted is exactly what is placed.
+            stored.update(uow.orders.placement_hashes(lost))
+            new = _placed_first(placements, digests, stored, vendors)
+        records = {i: _new_record(p, now) for i, (p, _) in new.items()}
+        records.update(
+            uow.orders.get_many(stored, limits.HISTORY_SHOWN_PER_ITEM)
+        )  # the batch's ids that were there
+        uow.events.add([_placed_event(records[i], now) for i in new])
+        return _placement_outcomes(entries, digests, stored, vendors, new, records)
+
+
+def _placed_first(
+    placements: Sequence[Placement],
+    digests: Sequence[str],
+    stored: dict[str, str],
+    vendors: set[str],
+) -> dict[str, tuple[Placement, str]]:
+    """The placements that place a new order: the first of each id not stored, whose vendor
+    is known."""
+    new: dict[str, tuple[Placement, str]] = {}
+    for p, digest in zip(placements, digests, strict=True):
+        if p.mc_order_id not in stored and p.mc_order_id not in new and p.vendor_id in vendors:
+            new[p.mc_order_id] = (p, digest)
+    return new
+
+
+def _placement_outcomes(
+    entries: Sequence[Placement | InvalidPlacement],
+    digests: Sequence[str],
+    stored: dict[str, str],
+    vendors: set[str],
+    new: dict[str, tuple[Placement, str]],
+    records: dict[str, OrderRecord],
+) -> list[PlacementOutcome]:
+    """The outcomes, entry by entry, as placing them one after another would give."""
+    outcomes = []
+    hashes = iter(digests)
+    placed: dict[str, str] = {}  # placed by an earlier entry of the batch: id -> hash
+    for entry in entries:
+        if isinstance(entry, InvalidPlacement):
+            outcomes.append(
+                PlacementOutcome(
+                    entry.mc_order_id, PLACEMENT_FAILED, refused=ValidationFailed(entry.faults)
+                )
             )
-    assert record is not None
-    return record, created
+            continue
+        digest, mc_order_id = next(hashes), entry.mc_order_id
+        known = stored.get(mc_order_id) or placed.get(mc_order_id)
+        if known is None and entry.vendor_id not in vendors:
+            outcome = PlacementOutcome(mc_order_id, PLACEMENT_FAILED, refused=UnknownVendor())
+        elif known is None:
+            assert new[mc_order_id][0] is entry  # as _placed_first chose
+            placed[mc_order_id] = digest
+            outcome = PlacementOutcome(mc_order_id, PLACED, records[mc_order_id])
+        elif known != digest:
+            outcome = PlacementOutcome(mc_order_id, PLACEMENT_FAILED, refused=OrderAlreadyExists())
+        else:
+            outcome = PlacementOutcome(mc_order_id, ALREADY_PLACED, records[mc_order_id])
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _new_record(placement: Placement, now: datetime) -> OrderRecord:
+    """A new order as stored, built without reading back what was just written (its items'
+    keys are not needed: nothing has happened to them yet)."""
+    state = placement.new_order()
+    state.created_at = state.updated_at = now
+    return OrderRecord(state, {}, {}, {}, {})
+
+
+def _placed_event(record: OrderRecord, now: datetime) -> NewEvent:
+    s = record.state
+    return NewEvent(
+        ORDER_PLACED,
+        s.vendor_id,
+        s.mc_order_id,
+        s.order_id,
+        s.revision,
+        now,
+        {"order": order_state(s), "changes": []},
+    )
 
 
 def read_order(store: Store, mc_order_id: str, *, nonce: Nonce | None = None) -> OrderRecord:

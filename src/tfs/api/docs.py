@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from tfs import __version__
+from tfs import __version__, usecases
 from tfs import errors as e
 from tfs.api import render
 from tfs.config import Settings
@@ -364,12 +364,50 @@ def _result_schemas() -> Obj:
     }
 
 
-def _placement_schemas() -> Obj:
+def _placement_schemas(settings: Settings) -> Obj:
     id_ = limits.MAX_ID_LENGTH
+    result = _placement_result_props()
     return {
+        "OrderPlacementRequest": {
+            "description": "One order (an object), or a batch (an array) placed in one "
+            "transaction and answered with one OrderPlacementResult per element.",
+            "oneOf": [_schema("OrderPlacement"), _schema("OrderPlacementArray")],
+        },
+        "OrderPlacementArray": _array(
+            _schema("OrderPlacement"),
+            "A batch of orders to place, in one transaction. More than "
+            f"{settings.max_orders_per_request} orders is refused with 413. An element that is "
+            "not a valid OrderPlacement fails alone (its result is FAILED), the others are "
+            "placed all the same.",
+            maxItems=settings.max_orders_per_request,
+        ),
+        "OrderPlacementAnswer": {
+            "description": "The order (for an object), or one result per element, in request "
+            "order (for an array).",
+            "oneOf": [_schema("OrderDetail"), _schema("OrderPlacementResultArray")],
+        },
+        "OrderPlacementResultArray": _array(
+            _schema("OrderPlacementResult"),
+            "One result per element of the batch, in request order.",
+        ),
+        "OrderPlacementResult": _object(
+            "One element of a batch placement's answer. Elements are judged in order, as if "
+            "placed one after another: placed, a new order (the OrderDetail fields follow, and "
+            "one order.placed event is emitted); alreadyPlaced, an identical order was placed "
+            "before, by an earlier request or an earlier element of this batch (the stored "
+            "OrderDetail fields follow, nothing changed); FAILED, nothing was placed, with "
+            "errorCode and description: ORDER_ALREADY_EXISTS (a different order under this "
+            "mcOrderId was placed before), INVALID_FIELD_VALUE_VENDOR_ID (the vendor is not "
+            "known), or the first fault of an invalid element (INVALID_REQUEST_BODY_ORDER, "
+            "MISSING_REQUIRED_FIELD_<PATH>, INVALID_FIELD_VALUE_<PATH>; mcOrderId is echoed "
+            "when it is a string). One flat schema, as OrderStatusResult.",
+            result,
+            "result",
+        ),
         "OrderPlacement": _object(
             "An order the platform places with a vendor. Placing the same order again is "
-            "harmless (200); a different order under the same mcOrderId is 409.",
+            "harmless (200, or alreadyPlaced in a batch); a different order under the same "
+            "mcOrderId is 409 (FAILED, ORDER_ALREADY_EXISTS in a batch).",
             {
                 "mcOrderId": _text(
                     "Order Id of Mastercard.", id_, "afd72396-b9c0-11ed-afa1-0242ac120002"
@@ -428,22 +466,49 @@ def _placement_schemas() -> Obj:
         "OrderDetail": _object(
             "An order as the platform sees it: the OrderStatus fields plus its vendor, program, "
             "revision and times.",
-            _order_props(
-                _text("Order Status (canonical).", limits.MAX_STATUS_LENGTH, "Pending"),
-                "OrderDetailItem",
-            )
-            | {
-                "vendorId": _text("The vendor that fulfils it.", id_, "carltonone"),
-                "programId": _text("The rewards program, when given.", id_, "49631"),
-                "revision": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "description": "1 when placed, one more for each update that changed it.",
-                },
-                "createdAt": _text("When placed (UTC).", format="date-time"),
-                "updatedAt": _text("When last changed (UTC).", format="date-time"),
-            },
+            _detail_props(),
             "mcOrderId status vendorId revision",
+        ),
+    }
+
+
+def _detail_props() -> Obj:
+    id_ = limits.MAX_ID_LENGTH
+    return _order_props(
+        _text("Order Status (canonical).", limits.MAX_STATUS_LENGTH, "Pending"),
+        "OrderDetailItem",
+    ) | {
+        "vendorId": _text("The vendor that fulfils it.", id_, "carltonone"),
+        "programId": _text("The rewards program, when given.", id_, "49631"),
+        "revision": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "1 when placed, one more for each update that changed it.",
+        },
+        "createdAt": _text("When placed (UTC).", format="date-time"),
+        "updatedAt": _text("When last changed (UTC).", format="date-time"),
+    }
+
+
+def _placement_result_props() -> Obj:
+    """OrderDetail's fields (when placed or alreadyPlaced) and the error (when FAILED)."""
+    detail = _detail_props()
+    return {
+        "mcOrderId": _text(
+            "Order Id of Mastercard, as the element gave it.",
+            example="afd72396-b9c0-11ed-afa1-0242ac120002",
+        ),
+        "result": _text(
+            "placed, alreadyPlaced or FAILED.",
+            enum=[usecases.PLACED, usecases.ALREADY_PLACED, usecases.PLACEMENT_FAILED],
+        ),
+        **{k: v for k, v in detail.items() if k != "mcOrderId"},
+        "errorCode": _text(
+            "Only when FAILED: the ReasonCode of the refusal.", example="ORDER_ALREADY_EXISTS"
+        ),
+        "description": _text(
+            "Only when FAILED: the reason in words.",
+            example="A different order with this mcOrderId already exists.",
         ),
     }
 
@@ -551,7 +616,7 @@ def _schemas(settings: Settings) -> Obj:
     return (
         _order_status_schemas(settings)
         | _result_schemas()
-        | _placement_schemas()
+        | _placement_schemas(settings)
         | _event_schemas()
         | _error_schemas()
     )
@@ -773,6 +838,18 @@ def _order_examples() -> Obj:
         "createdAt": "2023-10-03T20:00:00Z",
         "updatedAt": _AT,
     }
+    new_id, nowhere = "5d1e2b7a-0c3f-4e8a-9b6d-7f2a1c9e4b30", "9c4a7e21-unknown-vendor"
+    fresh = {
+        "mcOrderId": new_id,
+        "status": "Pending",
+        "orderItems": [
+            {"mcId": "i1", "status": "Pending", "errors": [], "histories": [], "quantity": 1}
+        ],
+        "vendorId": "carltonone",
+        "revision": 1,
+        "createdAt": _AT,
+        "updatedAt": _AT,
+    }
     return {
         "OrderStatusRequestExample": {
             "summary": "An update (assembled from the field examples of Mastercard's schema)",
@@ -800,6 +877,36 @@ def _order_examples() -> Obj:
                 "programId": "49631",
                 "items": [{"mcId": _ITEM["mcId"], "rewardItemId": "74568", "quantity": 1}],
             },
+        },
+        "OrderPlacementBatchExample": {
+            "summary": "A batch: a new order, a repeat and one for an unknown vendor",
+            "value": [
+                {"mcOrderId": new_id, "vendorId": "carltonone", "items": [{"mcId": "i1"}]},
+                {
+                    "mcOrderId": order["mcOrderId"],
+                    "vendorId": "carltonone",
+                    "programId": "49631",
+                    "items": [{"mcId": _ITEM["mcId"], "rewardItemId": "74568", "quantity": 1}],
+                },
+                {"mcOrderId": nowhere, "vendorId": "no-such-vendor", "items": [{"mcId": "i1"}]},
+            ],
+        },
+        "OrderPlacementResultsExample": {
+            "summary": "The answer to that batch",
+            "value": [
+                {
+                    "mcOrderId": new_id,
+                    "result": usecases.PLACED,
+                    **fresh,
+                },
+                {"mcOrderId": order["mcOrderId"], "result": usecases.ALREADY_PLACED, **detail},
+                {
+                    "mcOrderId": nowhere,
+                    "result": usecases.PLACEMENT_FAILED,
+                    "errorCode": e.UnknownVendor.reason_code,
+                    "description": e.UnknownVendor.default_description,
+                },
+            ],
         },
         "OrderDetailExample": {"summary": "An order after one update", "value": detail},
         "OrderEventPageExample": {"summary": "One change", "value": _event_page(detail)},
@@ -1013,10 +1120,16 @@ def _get_status_responses() -> Obj:
 
 
 def _post_order_responses(settings: Settings) -> Obj:
-    detail = _schema("OrderDetail")
     return {
-        "201": _ok("The order was placed.", detail, "OrderDetailExample"),
-        "200": _ok("The same order was placed before; nothing changed.", detail),
+        "201": _ok(
+            "The order (an object) was placed.", _schema("OrderDetail"), "OrderDetailExample"
+        ),
+        "200": _ok(
+            "An object: the same order was placed before, nothing changed (OrderDetail). An "
+            "array: one OrderPlacementResult per element, in request order.",
+            _schema("OrderPlacementAnswer"),
+            "OrderPlacementResultsExample",
+        ),
         "400": _error(
             f"{AUTH_400}; INVALID_REQUEST_BODY: not JSON; INVALID_REQUEST_BODY_ORDER: not an "
             "object; MISSING_REQUIRED_FIELD_<PATH> and INVALID_FIELD_VALUE_<PATH>: one per "
@@ -1027,12 +1140,15 @@ def _post_order_responses(settings: Settings) -> Obj:
         ),
         **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
         "409": _error(
-            "ORDER_ALREADY_EXISTS: a different order with this mcOrderId exists.",
+            "ORDER_ALREADY_EXISTS: a different order with this mcOrderId exists (an object; in "
+            "an array, that element is FAILED).",
             "OrderAlreadyExistsExample",
         ),
         "413": _error(
-            f"REQUEST_TOO_LARGE: more than {settings.max_body_bytes} bytes.",
+            f"REQUEST_TOO_LARGE: more than {settings.max_body_bytes} bytes, or an array of more "
+            f"than {settings.max_orders_per_request} orders.",
             "RequestTooLargeExample",
+            "TooManyOrdersExample",
         ),
         "415": _error("UNSUPPORTED_MEDIA_TYPE.", "UnsupportedMediaTypeExample"),
     }
@@ -1152,9 +1268,17 @@ def _platform_paths(settings: Settings) -> Obj:
     place = _operation(
         "placeOrder",
         "platform",
-        "Place an order with a vendor (platform credentials only)",
+        "Place an order, or a batch of orders, with their vendors (platform credentials only)",
         _post_order_responses(settings),
-        body=_body("OrderPlacement", "OrderPlacementExample", "The order to place."),
+        description="An object places one order: 201 when new, 200 for an identical repeat, "
+        "409 for a different order under the same mcOrderId, 400 for a fault. An array places "
+        f"up to {settings.max_orders_per_request} orders in one transaction and answers 200 "
+        "with one result per element, in request order (see OrderPlacementResult): a fault, "
+        "conflict or unknown vendor fails that element alone.",
+        body=_body("OrderPlacementRequest", "OrderPlacementExample", "The order(s) to place."),
+    )
+    place["requestBody"]["content"][JSON]["examples"]["OrderPlacementBatchExample"] = _ref(
+        "examples", "OrderPlacementBatchExample"
     )
     read = _operation(
         "getOrder",
@@ -1300,6 +1424,8 @@ def _type(schema: Obj) -> str:
         return f"<a href='#schema-{_e(name)}'>{_e(name)}</a>"
     if schema.get("type") == "array":
         return "array of " + _type(schema["items"])
+    if "oneOf" in schema:
+        return "one of " + " or ".join(_type(s) for s in schema["oneOf"])
     return _e(schema.get("type", "any") + (f" ({schema['format']})" if "format" in schema else ""))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from tfs.domain.orders import FAILED
 from tfs.errors import ErrorItem, TfsError
-from tfs.usecases import OrderOutcome
+from tfs.usecases import PLACEMENT_FAILED, OrderOutcome, PlacementOutcome
 from tfs.views import (
     applied_update,
     compact,
@@ -29,6 +29,7 @@ __all__ = [
     "order_status",
     "outcome",
     "outcomes",
+    "placements",
 ]
 
 
@@ -57,3 +58,22 @@ def errors(items: list[ErrorItem]) -> bytes:
 
 def error(exc: TfsError) -> bytes:
     return errors(exc.items)
+
+
+def placement(o: PlacementOutcome) -> dict[str, Any]:
+    """One element of a batch placement's answer: the result, and the order or the error."""
+    if o.result == PLACEMENT_FAILED:
+        return compact(
+            {
+                "mcOrderId": o.mc_order_id,
+                "result": o.result,
+                "errorCode": o.error.reason_code,
+                "description": o.error.description,
+            }
+        )
+    assert o.record is not None
+    return {"mcOrderId": o.mc_order_id, "result": o.result, **order_detail(o.record)}
+
+
+def placements(items: list[PlacementOutcome]) -> bytes:
+    return encode([placement(o) for o in items])

@@ -21,7 +21,7 @@ from tfs.api import render
 from tfs.api.auth import Caller, authenticate, require_platform, require_vendor
 from tfs.api.context import AppContext
 from tfs.domain import limits
-from tfs.domain.placement import parse_placement
+from tfs.domain.placement import parse_placement, parse_placements
 from tfs.domain.statuses import parse_status
 from tfs.domain.updates import OrderUpdate, parse_event_date, parse_updates
 from tfs.errors import (
@@ -282,11 +282,23 @@ async def post_order(request: Request) -> Response:
 
 
 def _post_order(request: Request, body: bytes) -> Response:
+    """An object places one order (201 new, 200 repeat, an error otherwise); an array places a
+    batch in one transaction and answers 200 with one result per element."""
     app = ctx(request)
     caller = _authenticated(request, body, app)
     require_platform(caller)
     _require_json(request)
-    placement, faults = parse_placement(_decode(body))
+    data = _decode(body)
+    if isinstance(data, list):
+        if len(data) > app.settings.max_orders_per_request:
+            raise RequestTooLarge(
+                f"At most {app.settings.max_orders_per_request} orders per request."
+            )
+        outcomes = usecases.place_orders(
+            app.store, parse_placements(data), _now(), nonce=caller.nonce
+        )
+        return json_response(render.placements(outcomes))
+    placement, faults = parse_placement(data)
     if placement is None:
         raise ValidationFailed(faults)
     record, created = usecases.place_order(app.store, placement, _now(), nonce=caller.nonce)

@@ -1,4 +1,5 @@
-"""An order the platform places with a vendor: its structure and validation."""
+"""An order the platform places with a vendor: its structure and validation, one at a time or
+as the elements of a batch."""
 
 from __future__ import annotations
 
@@ -172,3 +173,24 @@ def parse_placement(obj: Any, prefix: str = "") -> tuple[Placement | None, list[
         return None, faults
     assert mc_order_id is not None and vendor_id is not None
     return Placement(mc_order_id, vendor_id, order_id, program_id, tuple(items)), []
+
+
+@dataclass(frozen=True)
+class InvalidPlacement:
+    """A batch element that is no placement: what it gave as its id (if a string), and why."""
+
+    mc_order_id: str | None
+    faults: list[ErrorItem]
+
+
+def parse_placements(data: list[Any]) -> list[Placement | InvalidPlacement]:
+    """Each element of a batch parsed on its own: a fault in one does not refuse the others."""
+    parsed: list[Placement | InvalidPlacement] = []
+    for obj in data:
+        placement, faults = parse_placement(obj)
+        if placement is not None:
+            parsed.append(placement)
+        else:
+            raw_id = obj.get("mcOrderId") if isinstance(obj, dict) else None
+            parsed.append(InvalidPlacement(raw_id if isinstance(raw_id, str) else None, faults))
+    return parsed

@@ -1,4 +1,4 @@
-"""Driver-level SQL for the few statements every status update runs.
+"""Driver-level SQL for the few statements every status update (and batch placement) runs.
 
 SQLAlchemy Core builds, caches and binds a statement in tens of microseconds of Python, and
 converts every row it returns; for the hot path's dozen statements per request that was about
@@ -120,6 +120,32 @@ class Driver:
         executemany. Python's sqlite3 lets go of the GIL for every row it steps through, and
         under load each time costs a wait to take it back; one statement steps once."""
         self._many(rows, len(columns), lambda n: _insert_sql(table, columns, n))
+
+    def insert_new(
+        self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> list[Any]:
+        """Insert the rows whose key (the first column) is not there yet; the keys inserted.
+
+        ON CONFLICT DO NOTHING: a row a concurrent transaction inserted first is skipped, not an
+        error that would abort the transaction (PostgreSQL waits for that one to end first).
+        """
+        if not rows:
+            return []
+        tail = f" ON CONFLICT DO NOTHING RETURNING {columns[0]}"
+        cursor = self._cursor
+        if self.postgres:
+            # One constant statement, pipelined: its results come back one set per row.
+            sql = _psycopg(_insert_sql(table, columns, 0) + tail)
+            cursor.executemany(sql, rows, returning=True)
+            return [row[0] for _ in cursor.results() for row in cursor.fetchall()]
+        inserted: list[Any] = []
+        step = max(1, _SQLITE_MAX_VALUES // len(columns))
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            sql = _insert_sql(table, columns, len(chunk)) + tail
+            cursor.execute(sql, [v for row in chunk for v in row])
+            inserted.extend(row[0] for row in cursor.fetchall())
+        return inserted
 
     def update(
         self, table: str, key: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]

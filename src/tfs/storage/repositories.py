@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,6 +98,15 @@ class Vendors:
     def exists(self, vendor_id: str) -> bool:
         query = select(vendors.c.vendor_id).where(vendors.c.vendor_id == vendor_id)
         return self.conn.execute(query).first() is not None
+
+    def known(self, vendor_ids: Iterable[str]) -> set[str]:
+        """Those of these vendors that exist: one query for a whole batch."""
+        ids = list(set(vendor_ids))
+        if not ids:
+            return set()
+        sql = "SELECT vendor_id FROM vendors WHERE vendor_id IN (?)"
+        rows = Driver(self.conn).rows_in(sql, ids)
+        return {r[0] for r in rows}
 
     def all(self) -> list[tuple[str, str | None]]:
         rows = self.conn.execute(select(vendors.c.vendor_id, vendors.c.name).order_by("vendor_id"))
@@ -319,42 +328,73 @@ class Orders:
         # Set inside a group commit: `save` adds its rows there (see Store.run_grouped).
         self.pending: PendingWrites | None = None
 
-    def insert(self, order: OrderState, placement_hash: str, now: datetime) -> bool:
-        """False when an order with this id is there already (placed by a concurrent request)."""
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(orders).values(
-                        mc_order_id=order.mc_order_id,
-                        vendor_id=order.vendor_id,
-                        order_id=order.order_id,
-                        program_id=order.program_id,
-                        status=order.status,
-                        revision=order.revision,
-                        placement_hash=placement_hash,
-                        created_at=now,
-                        updated_at=now,
+    def place(self, placed: Sequence[tuple[OrderState, str]], now: datetime) -> set[str]:
+        """Insert new orders with their placement hashes and items, a statement or so per table
+        for the whole batch (driver level); the ids inserted. An id already there (placed by a
+        concurrent transaction since it was looked up) is skipped, and so are its items."""
+        if not placed:
+            return set()
+        sql = Driver(self.conn)
+        at = sql.time(now)
+        inserted = set(
+            sql.insert_new(
+                "orders",
+                (
+                    "mc_order_id",
+                    "vendor_id",
+                    "order_id",
+                    "program_id",
+                    "status",
+                    "revision",
+                    "placement_hash",
+                    "created_at",
+                    "updated_at",
+                ),
+                [
+                    (
+                        o.mc_order_id,
+                        o.vendor_id,
+                        o.order_id,
+                        o.program_id,
+                        o.status.value,
+                        o.revision,
+                        placement_hash,
+                        at,
+                        at,
                     )
-                )
-        except IntegrityError:
-            return False
-        self.conn.execute(
-            insert(order_items),
+                    for o, placement_hash in placed
+                ],
+            )
+        )
+        sql.insert(
+            "order_items",
+            (
+                "mc_order_id",
+                "mc_id",
+                "item_id",
+                "reward_item_id",
+                "description",
+                "quantity",
+                "status",
+                "position",
+            ),
             [
-                {
-                    "mc_order_id": order.mc_order_id,
-                    "mc_id": i.mc_id,
-                    "item_id": i.id,
-                    "reward_item_id": i.reward_item_id,
-                    "description": i.description,
-                    "quantity": i.quantity,
-                    "status": i.status,
-                    "position": n,
-                }
-                for n, i in enumerate(order.items)
+                (
+                    o.mc_order_id,
+                    i.mc_id,
+                    i.id,
+                    i.reward_item_id,
+                    i.description,
+                    i.quantity,
+                    i.status.value,
+                    n,
+                )
+                for o, _ in placed
+                if o.mc_order_id in inserted
+                for n, i in enumerate(o.items)
             ],
         )
-        return True
+        return inserted
 
     def insert_many(self, placed: Sequence[tuple[OrderState, str]], now: datetime) -> None:
         """Bulk load (`tfs bench`): new orders with their placement hashes, no per-row overhead."""
@@ -421,9 +461,15 @@ class Orders:
             params = [dict(zip(names, r, strict=True)) for r in rows]
         self.conn.exec_driver_sql(compiled.string, params)
 
-    def placement_hash(self, mc_order_id: str) -> str | None:
-        query = select(orders.c.placement_hash).where(orders.c.mc_order_id == mc_order_id)
-        return self.conn.execute(query).scalar()
+    def placement_hashes(self, mc_order_ids: Iterable[str]) -> dict[str, str]:
+        """The placement hash of each of these orders that exists: one query for a batch."""
+        ids = list(set(mc_order_ids))
+        if not ids:
+            return {}
+        rows = Driver(self.conn).rows_in(
+            "SELECT mc_order_id, placement_hash FROM orders WHERE mc_order_id IN (?)", ids
+        )
+        return {r[0]: r[1] for r in rows}
 
     def revision_check(self, vendor_id: str, mc_order_ids: Sequence[str]) -> tuple[int, int]:
         """How many of these ids are the vendor's orders, and the sum of their revisions: one
@@ -668,6 +714,14 @@ class Orders:
     def get(self, mc_order_id: str, window: int) -> OrderRecord | None:
         state = self.state(mc_order_id)
         return None if state is None else self.records([state], window)[0]
+
+    def get_many(self, mc_order_ids: Iterable[str], window: int) -> dict[str, OrderRecord]:
+        """Those of these orders that exist, by id (a few queries for a whole batch)."""
+        ids = list(set(mc_order_ids))
+        if not ids:
+            return {}
+        rows = self.conn.execute(select(orders).where(orders.c.mc_order_id.in_(ids))).all()
+        return {r.state.mc_order_id: r for r in self.records(self._states(rows), window)}
 
     def find(self, flt: OrderFilter, limit: int, window: int) -> list[OrderRecord]:
         o = orders.c
