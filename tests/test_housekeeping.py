@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
-from conftest import now
+from conftest import add_credential, now, private_key
 from tfs import usecases
 from tfs.storage.unit_of_work import Store
 
 
 def test_purge_forgets_stale_nonces_and_expired_idempotency_keys_only(store: Store) -> None:
-    key = f"ck-{uuid.uuid4().hex}"
+    key = add_credential(store, "platform", None, private_key(0))  # nonces need a live key
     t = now()
     with store.transaction() as uow:
         assert uow.nonces.record(key, "old", t - timedelta(seconds=1))

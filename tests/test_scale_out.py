@@ -3,6 +3,7 @@ limits, and a database outage that gives 503 and heals by itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
@@ -275,3 +276,23 @@ def test_rate_limit_is_shared_by_the_workers_of_one_sqlite_service(tmp_path) -> 
     assert {r.status_code for r in responses} == {200, 429}
     assert (tmp_path / "tfs.db.rate-limits").exists()
     store.engine.dispose()
+
+
+@needs_postgres
+def test_a_revoked_key_is_refused_at_once_by_every_process(deployment: Deployment) -> None:
+    """Credentials are cached per process; revocation is checked where the nonce is spent."""
+    body = json.dumps([{"mcOrderId": "not-placed", "status": "Shipped"}]).encode()
+    with ServerProcess(env_for(deployment)) as a, ServerProcess(env_for(deployment)) as b:
+        for server in (a, b):  # each process has the credential cached now
+            assert send(public_signed(deployment, "POST", status_path(deployment), body), server).ok
+            get = public_signed(deployment, "GET", status_path(deployment), None)
+            assert send(get, server).status_code == 200
+        assert usecases.revoke_credential(deployment.store, deployment.consumer_key)
+        for server in (a, b):
+            for method, data in (("POST", body), ("GET", None)):
+                response = send(
+                    public_signed(deployment, method, status_path(deployment), data), server
+                )
+                assert response.status_code == 401, response.text
+                (error,) = response.json()["Errors"]["Error"]
+                assert error["Description"] == "The consumer key has been revoked."

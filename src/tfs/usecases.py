@@ -28,6 +28,7 @@ from tfs.errors import (
     OrderAlreadyExists,
     OrderNotFound,
     RequestTooLarge,
+    RevokedConsumerKey,
     TfsError,
     UnknownVendor,
     ValidationFailed,
@@ -77,9 +78,13 @@ class OrderOutcome:
 
 
 def spend_nonce(uow: UnitOfWork, nonce: Nonce | None) -> None:
+    """Spend the request's nonce in the transaction of its work; refused on a replay, and
+    once its credential is revoked (on any process: the check is in this transaction)."""
     if nonce is not None and not uow.nonces.record(
         nonce.consumer_key, nonce.value, nonce.expires_at
     ):
+        if uow.credentials.revoked(nonce.consumer_key):
+            raise RevokedConsumerKey()
         raise NonceReused()
 
 

@@ -65,9 +65,36 @@ def signed_uri(request: Request, settings: Settings) -> str:
     return signing.base_uri(scheme, host, path)
 
 
-def _credential(store: Store, consumer_key: str, settings: Settings) -> Credential:
-    with store.reading() as uow:  # one driver-level read: no transaction needed
-        credential = uow.credentials.get(consumer_key)
+class CredentialCache:
+    """Credentials by consumer key, read from the database once per process.
+
+    A credential never changes but to be revoked, and revocation is checked where the
+    request's nonce is spent, in the transaction of its work (Nonces.record), so a revoked key
+    is refused at once on every process though its entry here is stale. Unknown keys are not
+    cached: a credential added on another process is found on its first request.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Credential] = {}
+
+    def get(self, store: Store, consumer_key: str) -> Credential | None:
+        credential = self._by_key.get(consumer_key)
+        if credential is None:
+            with store.reading() as uow:  # one driver-level read: no transaction needed
+                credential = uow.credentials.get(consumer_key)
+            if credential is not None and not credential.revoked:
+                if len(self._by_key) >= self.MAX_ENTRIES:
+                    self._by_key.clear()
+                self._by_key[consumer_key] = credential
+        return credential
+
+
+def _credential(
+    store: Store, consumer_key: str, settings: Settings, cache: CredentialCache
+) -> Credential:
+    credential = cache.get(store, consumer_key)
     if credential is None:
         raise UnknownConsumerKey()
     if credential.revoked:
@@ -77,7 +104,9 @@ def _credential(store: Store, consumer_key: str, settings: Settings) -> Credenti
     return credential
 
 
-def authenticate(request: Request, body: bytes, settings: Settings, store: Store) -> Caller:
+def authenticate(
+    request: Request, body: bytes, settings: Settings, store: Store, cache: CredentialCache
+) -> Caller:
     """Verify the OAuth 1.0a signature over the exact bytes received; raise on any fault.
 
     The nonce is not spent here but in the transaction of the work itself, so that it is
@@ -90,7 +119,7 @@ def authenticate(request: Request, body: bytes, settings: Settings, store: Store
         raise StaleTimestamp(
             "OAuth timestamp is too far in the future." if future else "OAuth timestamp is too old."
         )
-    credential = _credential(store, params.consumer_key, settings)
+    credential = _credential(store, params.consumer_key, settings, cache)
     if not signing.body_hash_matches(params, body):
         raise BodyHashMismatch()
     uri = signed_uri(request, settings)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from tfs.api.auth import CredentialCache
 from tfs.config import Settings
 from tfs.ratelimit import RateLimiter
 from tfs.storage.unit_of_work import Store
@@ -14,3 +15,4 @@ class AppContext:
     settings: Settings
     store: Store
     limiter: RateLimiter | None = None
+    credentials: CredentialCache = field(default_factory=CredentialCache)

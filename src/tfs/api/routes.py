@@ -83,7 +83,7 @@ def _decode(body: bytes) -> Any:
 
 def _authenticated(request: Request, body: bytes, app: AppContext) -> Caller:
     """The verified caller, counted against its credential's rate limit."""
-    caller = authenticate(request, body, app.settings, app.store)
+    caller = authenticate(request, body, app.settings, app.store, app.credentials)
     if app.limiter is not None:
         app.limiter.hit(caller.credential.consumer_key)
     return caller

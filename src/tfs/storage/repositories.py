@@ -146,6 +146,13 @@ class Credentials:
         rows = self.conn.execute(select(credentials).order_by(credentials.c.created_at))
         return [_credential(r) for r in rows]
 
+    def revoked(self, consumer_key: str) -> bool:
+        """True when the key is revoked or gone."""
+        rows = Driver(self.conn).rows(
+            "SELECT revoked FROM credentials WHERE consumer_key = ?", (consumer_key,)
+        )
+        return not rows or bool(rows[0][0])
+
     def revoke(self, consumer_key: str) -> bool:
         result = self.conn.execute(
             update(credentials)
@@ -161,20 +168,29 @@ def _credential(row: Any) -> Credential:
     return Credential(**values)
 
 
+# The nonce is spent only while its credential is not revoked (`WHERE` before `ON CONFLICT`:
+# SQLite needs it to parse an upsert from a SELECT).
+_SPEND_NONCE = (
+    "INSERT INTO nonces (consumer_key, nonce, expires_at) SELECT ?, ?, ?"
+    " WHERE EXISTS (SELECT 1 FROM credentials WHERE consumer_key = ? AND NOT revoked)"
+    " ON CONFLICT DO NOTHING"
+)
+
+
 class Nonces:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def record(self, consumer_key: str, nonce: str, expires_at: datetime) -> bool:
-        """True the first time a nonce is seen for this key; False on a replay.
+        """True the first time a nonce is seen for this key while the key is not revoked;
+        False on a replay, or once the key is revoked: credentials are read from a cache, so
+        revocation is checked here, in the transaction of the work (see api/auth.py).
 
         A conflict is not an error here, so no savepoint is needed around the insert.
         """
         sql = Driver(self.conn)
         inserted = sql.execute(
-            "INSERT INTO nonces (consumer_key, nonce, expires_at) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (consumer_key, nonce, sql.time(expires_at)),
+            _SPEND_NONCE, (consumer_key, nonce, sql.time(expires_at), consumer_key)
         )
         return inserted == 1
 
