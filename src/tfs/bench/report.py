@@ -98,6 +98,7 @@ COLUMNS: list[tuple[str, int, Cell]] = [
     ("orders/s", 9, lambda r: f"{r.orders_per_s:,.0f}"),
     ("items/s", 9, lambda r: f"{r.item_updates_per_s:,.0f}"),
     ("us/order", 9, lambda r: f"{r.us_per_order:,.0f}"),
+    ("cpu ms/req", 10, lambda r: f"{r.cpu_ms_per_request:.2f}"),
     ("p50 ms", 7, lambda r: f"{r.service.latency_ms['p50']:.1f}"),
     ("p90 ms", 7, lambda r: f"{r.service.latency_ms['p90']:.1f}"),
     ("p99 ms", 7, lambda r: f"{r.service.latency_ms['p99']:.1f}"),

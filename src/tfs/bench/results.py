@@ -100,6 +100,7 @@ class ConfigResult:
     probe_rps: float
     rounds: int  # updates each order had received, at most, by the end
     load_s: float
+    cpu_ms_per_request: float = 0.0
     notes: list[str] = field(default_factory=list)
     work_dir: str | None = None
     database_url: str | None = None

@@ -163,7 +163,9 @@ def run_config(opts: Options, session: Session) -> ConfigResult:
             count = math.ceil(rate * opts.duration_s * HEADROOM / opts.threads) + extra
             for attempt in range(2):
                 started = time.monotonic()
+                cpu_before = server.cpu_seconds(live.process.pid)
                 main, corpus = driver.run(f"main{attempt}", count, opts.duration_s)
+                cpu_used = server.cpu_seconds(live.process.pid) - cpu_before
                 window = live.memory.between(started, time.monotonic())
                 if main.wraps == 0:
                     break
@@ -205,6 +207,8 @@ def run_config(opts: Options, session: Session) -> ConfigResult:
         echo=echo,
         orders_per_s=round(orders_done / main.duration_s, 1),
         memory=Memory.of(window, peak_all),
+        # Server CPU (all its processes) per answered request, over the measured run.
+        cpu_ms_per_request=round(1000 * cpu_used / main.requests, 2) if main.requests else 0.0,
         acknowledged=len(set(driver.acked)),
         checked_orders=len(expected),
         lost=len(lost),

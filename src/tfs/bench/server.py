@@ -50,6 +50,19 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(root: int) -> float:
+    """User and system CPU time used so far by the process and its descendants (/proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def process_tree(root: int) -> list[int]:
     """The process and all its descendants (uvicorn's workers), from /proc."""
     children: dict[int, list[int]] = {}
