@@ -336,6 +336,32 @@ def test_control_characters_in_identifiers_are_refused(vendor: Client) -> None:
     assert errors_of(response)[0]["ReasonCode"].startswith("INVALID_FIELD_VALUE_")
 
 
+def test_placing_and_updating_agree_on_which_identifiers_are_valid(
+    vendor: Client, platform: Client
+) -> None:
+    """One rule for identifier text: what placement refuses, updates refuse, and the other way
+    round (an order once placed with DEL in its id could never be updated)."""
+    for odd in ("\x7f", "\x85", "\u200b", "\x01"):
+        mc = f"odd{odd}id"
+        placed = platform.request(
+            "POST",
+            "/orders",
+            body={"mcOrderId": mc, "vendorId": vendor.vendor_id, "items": [{"mcId": "i"}]},
+        )
+        assert placed.status_code == 400, repr(odd)
+        updated = vendor.post_status([{"mcOrderId": mc, "status": "Shipped"}])
+        assert updated.status_code == 400, repr(odd)
+    fine = "ok-id é"
+    placed = platform.request(
+        "POST",
+        "/orders",
+        body={"mcOrderId": fine, "vendorId": vendor.vendor_id, "items": [{"mcId": "i"}]},
+    )
+    assert placed.status_code == 201, placed.text
+    (answer,) = vendor.post_status([{"mcOrderId": fine, "status": "Shipped"}]).json()
+    assert answer["status"] == "Shipped"
+
+
 def test_body_that_is_not_an_array_of_objects_is_invalid_request_body(vendor: Client) -> None:
     for raw in (b"{}", b"[1, 2]", b"not json", b""):
         response = vendor.post_status(None, raw=raw)

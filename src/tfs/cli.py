@@ -6,16 +6,16 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import IntegrityError
 
+from tfs import clock, usecases
 from tfs import credentials as creds
-from tfs import usecases
 from tfs.config import Settings, load_settings
+from tfs.domain.fields import printable
 from tfs.domain.placement import parse_placements
 from tfs.errors import ConfigurationError, TfsError, ValidationFailed
 from tfs.notify.commands import COMMANDS as EVENT_COMMANDS
@@ -56,10 +56,6 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @click.group()
@@ -120,9 +116,9 @@ def vendors() -> None:
 @pass_ctx
 def vendors_add(ctx: Context, vendor_id: str, name: str | None) -> None:
     """Onboard a vendor."""
-    if not vendor_id or len(vendor_id) > 64 or not vendor_id.isprintable() or "/" in vendor_id:
+    if not vendor_id or len(vendor_id) > 64 or not printable(vendor_id) or "/" in vendor_id:
         _fail("VENDOR_ID must be 1 to 64 printable characters without '/'", EXIT_USAGE)
-    created = usecases.add_vendor(ctx.store, vendor_id, name, _now())
+    created = usecases.add_vendor(ctx.store, vendor_id, name, clock.now())
     click.echo(f"vendor {vendor_id} {'added' if created else 'already exists'}")
 
 
@@ -152,7 +148,7 @@ def _register(
         usecases.add_credential(
             ctx.store,
             Credential(
-                consumer_key, role, vendor, pem, creds.fingerprint(pem), False, is_demo, _now()
+                consumer_key, role, vendor, pem, creds.fingerprint(pem), False, is_demo, clock.now()
             ),
         )
     except TfsError as exc:
@@ -268,7 +264,7 @@ def orders_place(ctx: Context, file: Path) -> None:
     for start in range(0, total, batch):
         parsed = parse_placements(entries[start : start + batch])
         try:
-            outcomes = usecases.place_orders(ctx.store, parsed, _now())
+            outcomes = usecases.place_orders(ctx.store, parsed, clock.now())
         except TfsError as exc:
             _fail(f"orders {start} to {start + len(parsed) - 1}: {exc.description}", EXIT_REFUSED)
         for n, outcome in enumerate(outcomes, start=start):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
-from tfs import credentials, usecases
+from tfs import clock, credentials, usecases
 from tfs.domain.placement import parse_placement
 from tfs.storage.unit_of_work import Store
 
@@ -77,7 +76,7 @@ def _update() -> list[dict[str, object]]:
 
 def set_up(store: Store, out: Path, api_url: str, register: Callable[[str, str, str], None]) -> str:
     """Idempotent: a second run reuses the key and orders of the first."""
-    now = datetime.now(UTC)
+    now = clock.now()
     usecases.add_vendor(store, VENDOR, "Carlton One Engagement", now)
     saved = out / "credential.json"
     known = {c.consumer_key for c in usecases.list_credentials(store)}

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
+from tfs.domain.fields import printable
 from tfs.errors import InvalidAuthHeader
 
 RSA_SHA256 = "RSA-SHA256"
@@ -49,7 +50,6 @@ _PAIR = re.compile(r'\s*([A-Za-z0-9_]+)\s*=\s*"([^"]*)"\s*(?:,|\Z)')
 # Bounded so int() never meets a huge digit string.
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
 # No value may carry one (PostgreSQL text cannot even hold NUL).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 _NONCE_ALPHABET = string.digits + string.ascii_letters
 
@@ -128,7 +128,7 @@ def _header_fields(header: str | None) -> dict[str, str]:
         # Python/Java/Node send values raw, C# percent-encodes them: unquote makes both the same.
         # Not form-decoding: a '+' in the body hash or signature must stay a '+'.
         fields[name] = unquote(match.group(2))
-        if _CONTROL.search(fields[name]):
+        if not printable(fields[name]):
             raise InvalidAuthHeader(f"Control character in OAuth parameter: {name}.")
         pos = match.end()
     if not fields:

@@ -8,7 +8,6 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -20,11 +19,12 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tfs import usecases
+from tfs import clock, usecases
 from tfs.api import render, routes
 from tfs.api.context import AppContext
 from tfs.config import Settings
 from tfs.domain import limits
+from tfs.domain.fields import printable
 from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
 from tfs.logs import correlation_id
 from tfs.notify import relay
@@ -48,7 +48,7 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
-        ok = 0 < len(given) <= limits.MAX_CORRELATION_ID_LENGTH and given.isprintable()
+        ok = 0 < len(given) <= limits.MAX_CORRELATION_ID_LENGTH and printable(given)
         cid = given if ok else str(uuid.uuid4())
         token = correlation_id.set(cid)
         started, status, status_sent = time.perf_counter(), 500, False
@@ -125,7 +125,7 @@ async def _purge_nonces(store: Store) -> None:
     while True:
         await asyncio.sleep(PURGE_EVERY_S)
         with contextlib.suppress(Exception):
-            await run_in_threadpool(usecases.purge_expired, store, datetime.now(UTC))
+            await run_in_threadpool(usecases.purge_expired, store, clock.now())
 
 
 def _check_schema(store: Store) -> None:

@@ -6,9 +6,8 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -16,11 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tfs import usecases
+from tfs import clock, usecases
 from tfs.api import render
 from tfs.api.auth import Caller, authenticate, require_platform, require_vendor
 from tfs.api.context import AppContext
 from tfs.domain import limits
+from tfs.domain.fields import printable
 from tfs.domain.placement import parse_placement, parse_placements
 from tfs.domain.statuses import parse_status
 from tfs.domain.updates import OrderUpdate, parse_event_date, parse_updates
@@ -35,8 +35,6 @@ from tfs.errors import (
 from tfs.storage.repositories import OrderFilter
 
 JSON = "application/json"
-# Never in an identifier; PostgreSQL text cannot even hold NUL, so refuse them before a query.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def ctx(request: Request) -> AppContext:
@@ -89,10 +87,6 @@ def _authenticated(request: Request, body: bytes, app: AppContext) -> Caller:
     return caller
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- POST {base}/vendors/{vendor_id}/orders/status -------------------------------------------
 
 
@@ -129,7 +123,7 @@ def _checked_status_update(
     updates, faults = parse_updates(data)
     if faults:
         raise ValidationFailed(faults)
-    return vendor_id, caller, updates, _now()
+    return vendor_id, caller, updates, clock.now()
 
 
 def _post_order_status(request: Request, body: bytes) -> Response:
@@ -160,7 +154,7 @@ def _post_order_status(request: Request, body: bytes) -> Response:
 def _idempotency(
     request: Request, consumer_key: str, key: str, body: bytes, now: datetime, app: AppContext
 ) -> usecases.Idempotency:
-    if not 1 <= len(key) <= limits.MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+    if not 1 <= len(key) <= limits.MAX_IDEMPOTENCY_KEY_LENGTH or not printable(key):
         raise ValidationFailed(
             [
                 ErrorItem(
@@ -194,7 +188,7 @@ def _invalid(param: str, why: str) -> ValidationFailed:
 
 
 def _identifiers(param: str, values: Iterable[str]) -> None:
-    if any(_CONTROL.search(v) for v in values):
+    if not all(printable(v) for v in values):
         raise _invalid(param, "must not contain control characters.")
 
 
@@ -215,7 +209,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, mc_order_id = msgspec.json.decode(raw, type=tuple[str, str])
-        if _CONTROL.search(mc_order_id):
+        if not printable(mc_order_id):
             raise ValueError(mc_order_id)
         return datetime.fromisoformat(at), mc_order_id
     except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
@@ -295,13 +289,13 @@ def _post_order(request: Request, body: bytes) -> Response:
                 f"At most {app.settings.max_orders_per_request} orders per request."
             )
         outcomes = usecases.place_orders(
-            app.store, parse_placements(data), _now(), nonce=caller.nonce
+            app.store, parse_placements(data), clock.now(), nonce=caller.nonce
         )
         return json_response(render.placements(outcomes))
     placement, faults = parse_placement(data)
     if placement is None:
         raise ValidationFailed(faults)
-    record, created = usecases.place_order(app.store, placement, _now(), nonce=caller.nonce)
+    record, created = usecases.place_order(app.store, placement, clock.now(), nonce=caller.nonce)
     return json_response(render.encode(render.order_detail(record)), 201 if created else 200)
 
 

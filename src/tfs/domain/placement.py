@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfs.domain import limits
+from tfs.domain.fields import printable
 from tfs.domain.orders import ItemState, OrderState
 from tfs.domain.statuses import Status
 from tfs.domain.updates import field_code, field_label
@@ -91,7 +92,7 @@ def _id(
                 _fault("MISSING_REQUIRED_FIELD", code, f"{field_label(field)} is blank or null.")
             )
         return None
-    if not isinstance(value, str) or len(value) > max_len or any(ord(c) < 32 for c in value):
+    if not isinstance(value, str) or len(value) > max_len or not printable(value):
         faults.append(
             _fault(
                 "INVALID_FIELD_VALUE",

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tfs.domain import limits
+from tfs.domain.fields import printable
 from tfs.errors import ORDER_MANAGEMENT, ErrorItem
 
 LIST = "VENDORS_UPDATE_ORDER_REQUEST_LIST"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -106,7 +106,7 @@ def _text(
     if len(value) > max_len:
         faults.invalid(path, field, f"must be at most {max_len} characters.")
         return None
-    if identifier and _CONTROL.search(value):
+    if identifier and not printable(value):
         faults.invalid(path, field, "must not contain control characters.")
         return None
     if "\x00" in value:  # free text may hold newlines, never NUL (PostgreSQL cannot store it)

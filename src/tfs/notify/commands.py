@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from tfs import clock
 from tfs.errors import InvalidWebhookUrl, TfsError
 from tfs.notify import usecases
 from tfs.storage.deliveries import DeliveryView
@@ -35,10 +35,6 @@ def _fail(exc: TfsError) -> NoReturn:
     cli._fail(exc.description, cli.EXIT_USAGE if bad_input else cli.EXIT_REFUSED)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @click.group()
 def webhooks() -> None:
     """Webhook subscriptions: where the relay POSTs every event, signed."""
@@ -55,7 +51,7 @@ def webhooks_add(url: str, vendor: str | None) -> None:
     secret = new_secret()
     try:
         check_url(url)
-        subscription_id = usecases.add_subscription(ctx.store, url, vendor, secret, _now())
+        subscription_id = usecases.add_subscription(ctx.store, url, vendor, secret, clock.now())
     except TfsError as exc:
         _fail(exc)
     click.echo(f"subscription: {subscription_id}")
@@ -147,13 +143,13 @@ def events_replay(
     store = _ctx().store
     try:
         if delivery_id is not None and all(v is None for v in ranged):
-            usecases.replay_delivery(store, delivery_id, _now())
+            usecases.replay_delivery(store, delivery_id, clock.now())
             click.echo(f"delivery {delivery_id} will be sent again")
         elif delivery_id is None and None not in ranged:
             assert first is not None and last is not None and subscription_id is not None
             if first > last:
                 cli._fail("--from-sequence must not be after --to-sequence", cli.EXIT_USAGE)
-            count = usecases.replay_events(store, subscription_id, first, last, _now())
+            count = usecases.replay_events(store, subscription_id, first, last, clock.now())
             click.echo(f"{count} events will be sent again to subscription {subscription_id}")
         else:
             cli._fail(

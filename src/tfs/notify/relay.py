@@ -24,13 +24,14 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
 import httpx
 
+from tfs.clock import now as utc_now
 from tfs.config import RelaySettings
 from tfs.notify import usecases as relay_usecases
 from tfs.notify import webhooks
@@ -46,10 +47,6 @@ NATS_MAX_BACKOFF_S = 10.0
 T = TypeVar("T")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _fields(**values: object) -> dict[str, Any]:
     return {"fields": values}
 
@@ -60,7 +57,7 @@ class Relay:
         store: Store,
         settings: RelaySettings,
         *,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store, self.settings, self.clock = store, settings, clock
         self.owner = str(uuid.uuid4())
