@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from tfs.clock import iso
 from tfs.domain import limits
 from tfs.domain.orders import AppliedUpdate, ItemState, NewError, NewHistory, OrderState
 from tfs.storage.repositories import ErrorRow, HistoryRow, OrderRecord
@@ -19,14 +19,6 @@ _encoder = msgspec.json.Encoder()
 
 def encode(value: Any) -> bytes:
     return _encoder.encode(value)
-
-
-@lru_cache(maxsize=8192)
-def iso(value: datetime) -> str:
-    """UTC, ISO-8601 with `Z`; cached: an answer and its event format the same times."""
-    value = value.astimezone(UTC)
-    spec = "seconds" if value.microsecond == 0 else "milliseconds"
-    return value.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def compact(obj: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfs.clock import iso
 from tfs.domain.orders import FAILED
 from tfs.errors import ErrorItem, TfsError
 from tfs.usecases import PLACEMENT_FAILED, OrderOutcome, PlacementOutcome
@@ -13,7 +14,6 @@ from tfs.views import (
     encode,
     fitted,
     history_entry,
-    iso,
     order_detail,
     order_status,
 )

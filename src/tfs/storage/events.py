@@ -12,9 +12,9 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
+from tfs.clock import iso
 from tfs.storage.driver import Driver, PendingWrites, as_utc
 from tfs.storage.tables import events
-from tfs.views import iso
 
 ORDER_PLACED = "order.placed"
 ORDER_STATUS_CHANGED = "order.status_changed"

@@ -7,55 +7,21 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from sqlalchemy.exc import IntegrityError
 
 from tfs import clock, usecases
 from tfs import credentials as creds
-from tfs.config import Settings, load_settings
+from tfs.cli.context import EXIT_CONFIG, EXIT_REFUSED, EXIT_USAGE, Context, pass_ctx
+from tfs.cli.context import fail as _fail
+from tfs.cli.events import COMMANDS as EVENT_COMMANDS
 from tfs.domain.fields import printable
 from tfs.domain.placement import parse_placements
 from tfs.errors import ConfigurationError, TfsError, ValidationFailed
-from tfs.notify.commands import COMMANDS as EVENT_COMMANDS
-from tfs.storage.db import is_sqlite, is_up_to_date, make_engine, upgrade
+from tfs.storage.db import upgrade
 from tfs.storage.repositories import Credential
-from tfs.storage.unit_of_work import Store
-
-# Exit codes: 0 done, 1 refused by the service's rules, 2 bad usage or input, 3 not configured.
-EXIT_REFUSED, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-class Context:
-    def __init__(self) -> None:
-        try:
-            self.settings: Settings = load_settings()
-        except ConfigurationError as exc:
-            _fail(str(exc), EXIT_CONFIG)
-        self._store: Store | None = None
-
-    @property
-    def store(self) -> Store:
-        """The database, migrated first when it is the embedded SQLite default."""
-        if self._store is None:
-            url = self.settings.database_url
-            if is_sqlite(url):
-                upgrade(url)
-            self._store = Store(make_engine(url))
-            if not is_up_to_date(self._store.engine):
-                _fail(
-                    "the database is not at the latest migration: run `tfs db upgrade`", EXIT_CONFIG
-                )
-        return self._store
-
-
-pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()

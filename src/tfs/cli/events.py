@@ -1,7 +1,7 @@
 """The operators' commands for events: `tfs webhooks …`, `tfs events …` and `tfs relay`.
 
-Registered on the `tfs` group by tfs.cli; the shared context and exit codes live there and are
-looked up when a command runs, so that importing this module does not import tfs.cli.
+Registered on the `tfs` group by tfs.cli; the shared context and exit codes are in
+tfs.cli.context.
 """
 
 from __future__ import annotations
@@ -13,26 +13,22 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from tfs import clock
+from tfs.cli.context import EXIT_REFUSED, EXIT_USAGE, Context, fail
 from tfs.errors import InvalidWebhookUrl, TfsError
 from tfs.notify import usecases
 from tfs.storage.deliveries import DeliveryView
 
 if TYPE_CHECKING:
-    from tfs.cli import Context
     from tfs.notify.relay import Relay
 
 
 def _ctx() -> Context:
-    from tfs.cli import Context
-
     return click.get_current_context().ensure_object(Context)
 
 
 def _fail(exc: TfsError) -> NoReturn:
-    from tfs import cli
-
     bad_input = isinstance(exc, InvalidWebhookUrl)
-    cli._fail(exc.description, cli.EXIT_USAGE if bad_input else cli.EXIT_REFUSED)
+    fail(exc.description, EXIT_USAGE if bad_input else EXIT_REFUSED)
 
 
 @click.group()
@@ -137,8 +133,6 @@ def events_replay(
     delivery_id: int | None, first: int | None, last: int | None, subscription_id: int | None
 ) -> None:
     """Send a dead-lettered delivery again, or the events FROM..TO to one subscription."""
-    from tfs import cli
-
     ranged = (first, last, subscription_id)
     store = _ctx().store
     try:
@@ -148,13 +142,13 @@ def events_replay(
         elif delivery_id is None and None not in ranged:
             assert first is not None and last is not None and subscription_id is not None
             if first > last:
-                cli._fail("--from-sequence must not be after --to-sequence", cli.EXIT_USAGE)
+                fail("--from-sequence must not be after --to-sequence", EXIT_USAGE)
             count = usecases.replay_events(store, subscription_id, first, last, clock.now())
             click.echo(f"{count} events will be sent again to subscription {subscription_id}")
         else:
-            cli._fail(
+            fail(
                 "give --delivery ID, or --from-sequence A --to-sequence B --subscription ID",
-                cli.EXIT_USAGE,
+                EXIT_USAGE,
             )
     except TfsError as exc:
         _fail(exc)
