@@ -128,7 +128,8 @@ def subscription(store: Store, url: str, vendor_id: str | None) -> Iterator[tupl
 
 def outbox(store: Store, vendor_id: str) -> list[Event]:
     """Every event of this vendor the outbox holds, in sequence order."""
-    usecases.stamp_events(store)
+    while usecases.stamp_events(store):  # a call stamps at most STAMP_BATCH events
+        pass
     with store.transaction(readonly=True) as uow:
         return Events(uow.conn).after(0, 100_000, vendor_id=vendor_id)
 
