@@ -6,6 +6,8 @@ No timings are asserted: only that the benchmark runs, reports, and tells stored
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -126,3 +128,27 @@ def test_a_missing_wrk_is_reported_with_how_to_install_it(monkeypatch: pytest.Mo
     result = CliRunner().invoke(main, ["bench"])
     assert result.exit_code == 3
     assert "apt-get install -y wrk" in result.output
+
+
+@needs_wrk
+@pytest.mark.slow
+def test_compare_benchmarks_another_checkout_in_turn_and_gives_ratios(tmp_path: Path) -> None:
+    """The reference here is this checkout itself (its .venv): both sides run, in turn, and
+    each figure comes with the two medians and their ratio."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [
+            sys.executable, "-c", "from tfs.cli import main; main()", "bench",
+            "--compare", str(root), "--rounds", "1",
+            "--orders", "200", "--duration", "1", "--connections", "2",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "round 1/1: reference" in done.stdout and "round 1/1: this" in done.stdout
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("sqlite 200 B=10")]
+    figures = {" ".join(r[3:-3]): r[-3:] for r in rows}
+    assert set(figures) == {"req/s", "cpu ms/req", "p99 ms"}
+    for reference, this, ratio in figures.values():
+        assert float(reference.replace(",", "")) > 0 and float(this.replace(",", "")) > 0
+        assert float(ratio) > 0

@@ -57,6 +57,15 @@ def _batches(value: str | None) -> list[int] | None:
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--keep", is_flag=True, help="Keep databases, corpus and logs in the work dir.")
+@click.option(
+    "--compare",
+    "compare_ref",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Another checkout (e.g. `git worktree add ../before REV` and `make install` there): "
+    "both are benchmarked in turn, the same options, and compared.",
+)
+@click.option("--rounds", default=2, show_default=True, help="Interleaved rounds with --compare.")
 def bench(
     orders: int,
     batch: int,
@@ -71,9 +80,22 @@ def bench(
     json_out: Path | None,
     work_dir: Path | None,
     keep: bool,
+    compare_ref: Path | None,
+    rounds: int,
 ) -> None:
     """Measure the status-update endpoint under wrk against a bare ASGI echo; check every
     acknowledged update is stored. Loopback only; a default run takes about a minute."""
+    if compare_ref is not None:
+        from .compare import compare
+
+        args = [
+            "--orders", str(orders), "--connections", str(connections), "--threads",
+            str(threads), "--duration", str(duration), "--workers", str(workers), "--vendors",
+            str(vendors), "--batches", batches or str(batch),
+            *(["--database-url", database_url] if database_url else []),
+            *(["--scale"] if scale else []),
+        ]  # fmt: skip
+        sys.exit(compare(compare_ref, args, max(1, rounds)))
     if wrk_binary() is None:
         click.echo(f"error: {INSTALL_HINT}", err=True)
         sys.exit(3)
