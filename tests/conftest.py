@@ -24,14 +24,14 @@ from oauth1.oauth_ext import OAuth1RSA
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tfs import usecases
+from tfs.access.credentials import fingerprint, new_consumer_key
 from tfs.api.app import create_app
 from tfs.config import RelaySettings, Settings
-from tfs.credentials import fingerprint, new_consumer_key
-from tfs.domain.placement import parse_placement
-from tfs.storage.db import make_engine, upgrade
-from tfs.storage.repositories import Credential
-from tfs.storage.unit_of_work import Store
+from tfs.db.engine import make_engine, upgrade
+from tfs.db.store import Store
+from tfs.orders import usecases
+from tfs.orders.placement import parse_placement
+from tfs.orders.repository import Credential
 
 POSTGRES_ENV = "TFS_TEST_POSTGRES_URL"
 BASE_PATH = "/loyalty/rewards"

@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from processes import tfs_command
-from tfs import usecases
-from tfs.api import render
 from tfs.config import RelaySettings
-from tfs.domain.placement import parse_placement
-from tfs.domain.updates import parse_updates
+from tfs.db.outbox import Event, Events
+from tfs.db.store import Store
 from tfs.notify import usecases as relay_usecases
 from tfs.notify.relay import Relay
 from tfs.notify.webhooks import new_secret
-from tfs.storage.events import Event, Events
-from tfs.storage.unit_of_work import Store
+from tfs.orders import render, usecases
+from tfs.orders.placement import parse_placement
+from tfs.orders.updates import parse_updates
 
 # Tiny delays so that retries and dead-lettering happen within a test. The lease is long enough
 # never to lapse under a live relay (a lapse means a second send); tests of a relay that dies

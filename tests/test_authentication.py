@@ -18,10 +18,10 @@ from oauth1.oauth import OAuth, SignatureMethod
 from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, LiveServer, Placed, errors_of, private_key
-from tfs import usecases
+from tfs.access.signing import RSA_PSS, sign_request
 from tfs.config import Environment
-from tfs.signing import RSA_PSS, sign_request
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
+from tfs.orders import usecases
 
 PAYLOAD = [{"mcOrderId": "no-such-order", "status": "Shipped"}]
 BODY = json.dumps(PAYLOAD).encode()

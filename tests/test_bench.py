@@ -20,8 +20,8 @@ from tfs.bench.plan import Workload, step
 from tfs.bench.verify import check_acknowledged, expectations
 from tfs.bench.wrk import wrk_binary
 from tfs.cli import main
-from tfs.storage.db import make_engine
-from tfs.storage.tables import item_history, order_items, orders
+from tfs.db.engine import make_engine
+from tfs.db.tables import item_history, order_items, orders
 
 needs_wrk = pytest.mark.skipif(
     wrk_binary() is None, reason="wrk is not installed (apt-get install -y wrk)"

@@ -22,7 +22,7 @@ from oauth1.authenticationutils import load_signing_key
 
 from conftest import Client, LiveServer, private_key, public_pem
 from tfs.cli import main
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
 
 Tfs = Callable[..., Result]
 
@@ -522,7 +522,7 @@ def test_demo_is_refused_in_production(
 def test_new_consumer_keys_never_start_with_a_dash_which_a_command_line_takes_for_an_option() -> (
     None
 ):
-    from tfs.credentials import new_consumer_key
+    from tfs.access.credentials import new_consumer_key
 
     # About one key in 64 would start with '-' if drawn freely; 3,000 draws miss that ~never.
     keys = [new_consumer_key() for _ in range(3000)]

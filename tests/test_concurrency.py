@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from conftest import Client, Placed
-from tfs.domain.statuses import Status, can_move
+from tfs.orders.statuses import Status, can_move
 
 NOTES_PER_THREAD = 20
 

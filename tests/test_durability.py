@@ -26,11 +26,11 @@ import pytest
 import requests
 
 from conftest import BASE_PATH, Client, _postgres_database, add_credential, now, private_key
-from tfs import usecases
-from tfs.domain.placement import parse_placement
-from tfs.storage.db import make_engine, upgrade
-from tfs.storage.repositories import OrderRecord
-from tfs.storage.unit_of_work import Store
+from tfs.db.engine import make_engine, upgrade
+from tfs.db.store import Store
+from tfs.orders import usecases
+from tfs.orders.placement import parse_placement
+from tfs.orders.repository import OrderRecord
 
 pytestmark = pytest.mark.slow
 

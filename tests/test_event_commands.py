@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from relays import FAST, RelayThread, make_changes, now, outbox
-from tfs import usecases
 from tfs.cli import main
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
+from tfs.orders import usecases
 from webhook_receiver import Receiver, wait_for
 
 Tfs = Callable[..., Result]

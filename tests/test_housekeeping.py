@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import add_credential, now, private_key
-from tfs import usecases
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
+from tfs.orders import usecases
 
 
 def test_purge_forgets_stale_nonces_and_expired_idempotency_keys_only(store: Store) -> None:

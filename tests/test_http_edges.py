@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from conftest import Client, LiveServer, Placed, errors_of
+from tfs.access.signing import sign_request
 from tfs.logs import JsonFormatter
-from tfs.signing import sign_request
 
 CORRELATION = "X-Correlation-ID"
 

@@ -13,7 +13,7 @@ import requests
 from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, Placed, add_credential, errors_of, now
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
 
 TTL = timedelta(hours=24)  # Settings.idempotency_ttl_s of the test server
 

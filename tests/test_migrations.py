@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tfs.storage.db import head_revision, is_up_to_date, make_engine, upgrade
-from tfs.storage.tables import metadata
-from tfs.storage.unit_of_work import Store
+from tfs.db.engine import head_revision, is_up_to_date, make_engine, upgrade
+from tfs.db.store import Store
+from tfs.db.tables import metadata
 
 
 def test_migrated_database_matches_the_table_definitions(store: Store) -> None:

@@ -21,9 +21,9 @@ from conftest import Client, LiveServer, Placed
 from processes import TcpProxy
 from relays import FAST, RelayThread, outbox, subscription
 from tfs.config import RelaySettings
+from tfs.db.store import Store
+from tfs.notify.cursors import NATS, Cursors
 from tfs.notify.nats import subject_token
-from tfs.storage.cursors import NATS, Cursors
-from tfs.storage.unit_of_work import Store
 from webhook_receiver import Receiver, wait_for
 
 NATS_ENV = "TFS_TEST_NATS_URL"

@@ -27,7 +27,7 @@ from conftest import BASE_PATH, Client, LiveServer, Placed, errors_of, private_k
 from tfs.api import docs
 from tfs.api.app import create_app
 from tfs.config import Settings
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
 
 Doc = dict[str, Any]
 STATUS = BASE_PATH + "/vendors/{vendor_id}/orders/status"

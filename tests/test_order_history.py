@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from conftest import Client, Placed, errors_of, now
-from tfs import usecases
-from tfs.api import render
-from tfs.domain import limits
-from tfs.domain.updates import parse_updates
+from tfs import limits
+from tfs.db.store import Store
 from tfs.errors import RequestTooLarge
-from tfs.storage.unit_of_work import Store
+from tfs.orders import render, usecases
+from tfs.orders.updates import parse_updates
 
 NOTES = 2_500
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from conftest import Client, errors_of, now
-from tfs import usecases
-from tfs.domain.placement import parse_placements
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
+from tfs.orders import usecases
+from tfs.orders.placement import parse_placements
 
 
 def placement(vendor_id: str, **extra: Any) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from relays import (
     revisions_by_order,
     subscription,
 )
-from tfs import usecases
-from tfs.storage.db import make_engine, upgrade
-from tfs.storage.unit_of_work import Store
+from tfs.db.engine import make_engine, upgrade
+from tfs.db.store import Store
+from tfs.orders import usecases
 from webhook_receiver import Receiver, wait_for
 
 pytestmark = [pytest.mark.slow]

@@ -10,9 +10,9 @@ import uuid
 import requests
 
 from conftest import Client, LiveServer, now
-from tfs import usecases
-from tfs.domain.placement import parse_placements
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
+from tfs.orders import usecases
+from tfs.orders.placement import parse_placements
 
 SENDERS, BATCH = 3, 500
 

@@ -28,10 +28,10 @@ from conftest import (
     private_key,
 )
 from processes import ServerProcess, TcpProxy, tfs_command
-from tfs import usecases
-from tfs.domain.placement import parse_placement
-from tfs.storage.db import make_engine, upgrade
-from tfs.storage.unit_of_work import Store
+from tfs.db.engine import make_engine, upgrade
+from tfs.db.store import Store
+from tfs.orders import usecases
+from tfs.orders.placement import parse_placement
 
 needs_postgres = pytest.mark.skipif(
     not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set: no PostgreSQL to test"

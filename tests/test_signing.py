@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from oauth1.oauth import OAuth, SignatureMethod
 from oauth1.oauth_ext import OAuth1RSA
 
-from tfs.errors import InvalidAuthHeader
-from tfs.signing import (
+from tfs.access.signing import (
     OAuthParams,
     base_string_candidates,
     base_uri,
@@ -36,6 +35,7 @@ from tfs.signing import (
     sign_request,
     verify,
 )
+from tfs.errors import InvalidAuthHeader
 
 # --- Vectors ------------------------------------------------------------------------------------
 

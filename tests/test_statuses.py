@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfs.domain.statuses import FINAL, Status, can_move, derived_order_status, parse_status
+from tfs.orders.statuses import FINAL, Status, can_move, derived_order_status, parse_status
 
 S = Status
 ALLOWED = {

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from conftest import now
-from tfs import usecases
-from tfs.storage.unit_of_work import Store, UnitOfWork
+from tfs.db.store import Store, UnitOfWork
+from tfs.orders import usecases
 
 
 class Refused(Exception):
@@ -71,7 +71,7 @@ def test_the_wal_checkpointer_copies_the_log_back_while_writers_do_not(tmp_path)
     import sqlite3
     import time
 
-    from tfs.storage.db import WalCheckpointer, make_engine, upgrade
+    from tfs.db.engine import WalCheckpointer, make_engine, upgrade
 
     path = tmp_path / "ckpt.db"
     url = f"sqlite:///{path}"
@@ -111,7 +111,7 @@ def test_no_grouped_work_returns_before_its_group_is_committed(tmp_path) -> None
 
     from sqlalchemy import event
 
-    from tfs.storage.db import make_engine, upgrade
+    from tfs.db.engine import make_engine, upgrade
 
     path = tmp_path / "groups.db"
     url = f"sqlite:///{path}"
@@ -147,7 +147,7 @@ def test_no_grouped_work_returns_before_its_group_is_committed(tmp_path) -> None
 
 
 def test_a_cancelled_grouped_work_is_dropped_and_the_committer_carries_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tfs.storage.db import make_engine, upgrade
+    from tfs.db.engine import make_engine, upgrade
 
     url = f"sqlite:///{tmp_path / 'cancel.db'}"
     upgrade(url)

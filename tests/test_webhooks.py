@@ -13,10 +13,10 @@ import pytest
 from conftest import Client, LiveServer, Placed
 from relays import FAST, RelayThread, now, outbox, revisions_by_order, subscription
 from tfs.config import RelaySettings
+from tfs.db.store import Store
 from tfs.notify import usecases as relay_usecases
+from tfs.notify.deliveries import DeliveryView
 from tfs.notify.relay import Relay, running
-from tfs.storage.deliveries import DeliveryView
-from tfs.storage.unit_of_work import Store
 from webhook_receiver import Receiver, wait_for
 
 STEPS = ("Processing", "Shipped", "Delivered")

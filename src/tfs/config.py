@@ -92,7 +92,7 @@ def default_database_url(cwd: Path | None = None) -> str:
 
 
 def _rate(raw: str | None) -> str | None:
-    from tfs.ratelimit import parse_rate
+    from tfs.access.ratelimit import parse_rate
 
     parse_rate(raw)  # refuse a malformed rate here, at start-up
     return raw

@@ -19,18 +19,17 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tfs import clock, usecases
-from tfs.api import render, routes
-from tfs.api.context import AppContext
+from tfs import clock, limits
+from tfs.access.ratelimit import make_limiter, parse_rate
 from tfs.config import Settings
-from tfs.domain import limits
-from tfs.domain.fields import printable
+from tfs.db.engine import WalCheckpointer, is_sqlite, is_up_to_date, make_engine, sqlite_file
+from tfs.db.store import Store
 from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
+from tfs.fields import printable
+from tfs.http import AppContext
 from tfs.logs import correlation_id
 from tfs.notify import relay
-from tfs.ratelimit import make_limiter, parse_rate
-from tfs.storage.db import WalCheckpointer, is_sqlite, is_up_to_date, make_engine, sqlite_file
-from tfs.storage.unit_of_work import Store
+from tfs.orders import render, routes, usecases
 
 log = logging.getLogger("tfs.http")
 CORRELATION_HEADER = "x-correlation-id"

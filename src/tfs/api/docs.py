@@ -17,14 +17,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from tfs import __version__, usecases
+from tfs import __version__, limits
 from tfs import errors as e
-from tfs.api import render
 from tfs.config import Settings
-from tfs.domain import limits
-from tfs.domain import orders as o
-from tfs.domain.statuses import ALIASES, FINAL, TRANSITIONS, Status
-from tfs.storage import events
+from tfs.db import outbox as events
+from tfs.orders import render, usecases
+from tfs.orders import rules as o
+from tfs.orders.statuses import ALIASES, FINAL, TRANSITIONS, Status
 
 Obj = dict[str, Any]
 JSON = "application/json"

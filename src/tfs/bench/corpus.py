@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from tfs.signing import sign_request
+from tfs.access.signing import sign_request
 
 from .dataset import VendorKey
 from .plan import Workload

@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tfs import usecases
-from tfs.credentials import fingerprint, new_consumer_key
-from tfs.domain.placement import PlacedItem, Placement
-from tfs.storage.db import is_sqlite, make_engine, upgrade
-from tfs.storage.repositories import Credential
-from tfs.storage.unit_of_work import Store
+from tfs.access.credentials import fingerprint, new_consumer_key
+from tfs.db.engine import is_sqlite, make_engine, upgrade
+from tfs.db.store import Store
+from tfs.orders import usecases
+from tfs.orders.placement import PlacedItem, Placement
+from tfs.orders.repository import Credential
 
 from .plan import ITEMS_PER_ORDER, Workload
 

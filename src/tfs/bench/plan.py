@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from tfs.domain.statuses import Status
+from tfs.orders.statuses import Status
 
 ITEMS_PER_ORDER = 2
 EVENT_EPOCH = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

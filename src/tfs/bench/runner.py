@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from tfs.config import load_settings
-from tfs.storage.db import make_engine
+from tfs.db.engine import make_engine
 
 from . import dataset, server, verify
 from .corpus import Corpus, Target, write_corpus

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import msgspec
 from sqlalchemy import Engine, select
 
-from tfs.domain.statuses import Status
-from tfs.storage.tables import item_history, order_items, orders
+from tfs.db.tables import item_history, order_items, orders
+from tfs.orders.statuses import Status
 
 from .plan import ITEMS_PER_ORDER, Workload, parse_correlation_id, step
 

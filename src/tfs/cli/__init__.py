@@ -12,16 +12,17 @@ from typing import Any
 import click
 from sqlalchemy.exc import IntegrityError
 
-from tfs import clock, usecases
-from tfs import credentials as creds
+from tfs import clock
+from tfs.access import credentials as creds
 from tfs.cli.context import EXIT_CONFIG, EXIT_REFUSED, EXIT_USAGE, Context, pass_ctx
 from tfs.cli.context import fail as _fail
 from tfs.cli.events import COMMANDS as EVENT_COMMANDS
-from tfs.domain.fields import printable
-from tfs.domain.placement import parse_placements
+from tfs.db.engine import upgrade
 from tfs.errors import ConfigurationError, TfsError, ValidationFailed
-from tfs.storage.db import upgrade
-from tfs.storage.repositories import Credential
+from tfs.fields import printable
+from tfs.orders import usecases
+from tfs.orders.placement import parse_placements
+from tfs.orders.repository import Credential
 
 
 @click.group()
@@ -282,7 +283,7 @@ def send_status(
     import requests
     from oauth1.authenticationutils import load_signing_key
 
-    from tfs.vendor_client import post_signed
+    from tfs.cli.vendor_client import post_signed
 
     try:
         load_signing_key(p12, password)
@@ -311,7 +312,7 @@ def send_status(
 @pass_ctx
 def demo(ctx: Context, out: Path, base_url: str) -> None:
     """Set up a demo vendor `carltonone` with a key, placed orders and an update to send."""
-    from tfs.demo import set_up
+    from tfs.cli.demo import set_up
 
     if ctx.settings.is_production:
         _fail("demo data is refused when TFS_ENV=production", EXIT_CONFIG)

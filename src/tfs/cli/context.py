@@ -11,9 +11,9 @@ from typing import NoReturn
 import click
 
 from tfs.config import Settings, load_settings
+from tfs.db.engine import is_sqlite, is_up_to_date, make_engine, upgrade
+from tfs.db.store import Store
 from tfs.errors import ConfigurationError
-from tfs.storage.db import is_sqlite, is_up_to_date, make_engine, upgrade
-from tfs.storage.unit_of_work import Store
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
 

@@ -16,7 +16,7 @@ from tfs import clock
 from tfs.cli.context import EXIT_REFUSED, EXIT_USAGE, Context, fail
 from tfs.errors import InvalidWebhookUrl, TfsError
 from tfs.notify import usecases
-from tfs.storage.deliveries import DeliveryView
+from tfs.notify.deliveries import DeliveryView
 
 if TYPE_CHECKING:
     from tfs.notify.relay import Relay

@@ -17,7 +17,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from tfs.storage.events import Event
+from tfs.db.outbox import Event
 
 log = logging.getLogger("tfs.relay.nats")
 DEDUP_HEADER = "Nats-Msg-Id"

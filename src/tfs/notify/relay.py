@@ -33,13 +33,13 @@ import httpx
 
 from tfs.clock import now as utc_now
 from tfs.config import RelaySettings
+from tfs.db.store import Store
 from tfs.notify import usecases as relay_usecases
 from tfs.notify import webhooks
+from tfs.notify.deliveries import Claimed
 from tfs.notify.nats import JetStreamPublisher
 from tfs.notify.retries import RetryPolicy
-from tfs.storage.deliveries import Claimed
-from tfs.storage.unit_of_work import Store
-from tfs.usecases import stamp_events
+from tfs.orders.usecases import stamp_events
 
 log = logging.getLogger("tfs.relay")
 NATS_BATCH = 200

@@ -7,15 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tfs.db.outbox import Event, Events
+from tfs.db.store import Store
 from tfs.errors import (
     DeliveryNotDead,
     DeliveryNotFound,
     SubscriptionNotFound,
     UnknownVendor,
 )
-from tfs.notify.retries import RetryPolicy
-from tfs.storage.cursors import FANOUT, NATS, Cursors
-from tfs.storage.deliveries import (
+from tfs.notify.cursors import FANOUT, NATS, Cursors
+from tfs.notify.deliveries import (
     DEAD,
     DELIVERED,
     PENDING,
@@ -24,9 +25,8 @@ from tfs.storage.deliveries import (
     Deliveries,
     DeliveryView,
 )
-from tfs.storage.events import Event, Events
-from tfs.storage.subscriptions import Subscription, Subscriptions
-from tfs.storage.unit_of_work import Store
+from tfs.notify.retries import RetryPolicy
+from tfs.notify.subscriptions import Subscription, Subscriptions
 
 FANOUT_BATCH = 500
 

@@ -14,7 +14,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from tfs.errors import InvalidWebhookUrl
-from tfs.storage.deliveries import Attempt
+from tfs.notify.deliveries import Attempt
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 SECRET_BYTES = 32

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tfs.api.auth import CredentialCache
+from tfs.access.authenticate import CredentialCache
+from tfs.access.ratelimit import RateLimiter
 from tfs.config import Settings
-from tfs.ratelimit import RateLimiter
-from tfs.storage.unit_of_work import Store
+from tfs.db.store import Store
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from tfs.domain.fields import printable
 from tfs.errors import InvalidAuthHeader
+from tfs.fields import printable
 
 RSA_SHA256 = "RSA-SHA256"
 RSA_PSS = "RSA-PSS"

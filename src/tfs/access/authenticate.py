@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.requests import Request
 
-from tfs import signing
+from tfs.access import signing
 from tfs.config import Settings
+from tfs.db.store import Store
 from tfs.errors import (
     BodyHashMismatch,
     InvalidClientId,
@@ -21,9 +22,8 @@ from tfs.errors import (
     StaleTimestamp,
     UnknownConsumerKey,
 )
-from tfs.storage.repositories import Credential
-from tfs.storage.unit_of_work import Store
-from tfs.usecases import Nonce
+from tfs.orders.repository import Credential
+from tfs.orders.usecases import Nonce
 
 PLATFORM = "platform"
 VENDOR = "vendor"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from tfs.clock import iso
-from tfs.domain.orders import FAILED
 from tfs.errors import ErrorItem, TfsError
-from tfs.usecases import PLACEMENT_FAILED, OrderOutcome, PlacementOutcome
-from tfs.views import (
+from tfs.orders.rules import FAILED
+from tfs.orders.usecases import PLACEMENT_FAILED, OrderOutcome, PlacementOutcome
+from tfs.orders.views import (
     applied_update,
     compact,
     encode,

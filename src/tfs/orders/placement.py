@@ -8,12 +8,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tfs.domain import limits
-from tfs.domain.fields import printable
-from tfs.domain.orders import ItemState, OrderState
-from tfs.domain.statuses import Status
-from tfs.domain.updates import field_code, field_label
+from tfs import limits
 from tfs.errors import ORDER_MANAGEMENT, ErrorItem
+from tfs.fields import printable
+from tfs.orders.rules import ItemState, OrderState
+from tfs.orders.statuses import Status
+from tfs.orders.updates import field_code, field_label
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tfs.domain import limits
-from tfs.domain.orders import (
-    AppliedUpdate,
-    ItemState,
-    OrderRejected,
-    OrderState,
-    apply_update,
-    duplicate_order,
-    fingerprints_to_check,
-    unknown_order,
-)
-from tfs.domain.placement import InvalidPlacement, Placement
-from tfs.domain.updates import OrderUpdate
+from tfs import limits
+from tfs.db.outbox import ORDER_PLACED, ORDER_STATUS_CHANGED, Event, NewEvent
+from tfs.db.store import Store, UnitOfWork
 from tfs.errors import (
     ErrorItem,
     IdempotencyKeyInProgress,
@@ -33,10 +23,20 @@ from tfs.errors import (
     UnknownVendor,
     ValidationFailed,
 )
-from tfs.storage.events import ORDER_PLACED, ORDER_STATUS_CHANGED, Event, NewEvent
-from tfs.storage.repositories import Credential, HistoryRow, OrderFilter, OrderRecord
-from tfs.storage.unit_of_work import Store, UnitOfWork
-from tfs.views import order_state
+from tfs.orders.placement import InvalidPlacement, Placement
+from tfs.orders.repository import Credential, HistoryRow, OrderFilter, OrderRecord
+from tfs.orders.rules import (
+    AppliedUpdate,
+    ItemState,
+    OrderRejected,
+    OrderState,
+    apply_update,
+    duplicate_order,
+    fingerprints_to_check,
+    unknown_order,
+)
+from tfs.orders.updates import OrderUpdate
+from tfs.orders.views import order_state
 
 # A request left "running" this long is taken to have died; its key may be used again.
 IDEMPOTENCY_ABANDONED_AFTER = timedelta(minutes=2)

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from tfs.domain.statuses import Status, can_move, derived_order_status, is_final, parse_status
-from tfs.domain.updates import HistoryEvent, ItemUpdate, OrderUpdate, ReportedError
+from tfs.orders.statuses import Status, can_move, derived_order_status, is_final, parse_status
+from tfs.orders.updates import HistoryEvent, ItemUpdate, OrderUpdate, ReportedError
 
 # Per-order result codes, answered inside a 200 with status FAILED.
 UNKNOWN_ORDER = 1001

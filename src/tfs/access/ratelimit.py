@@ -25,9 +25,9 @@ from sqlalchemy import Engine, create_engine, delete, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from tfs.db.store import SqliteWriterLock
+from tfs.db.tables import rate_limits
 from tfs.errors import ConfigurationError, RateLimitExceeded
-from tfs.storage.tables import rate_limits
-from tfs.storage.unit_of_work import SqliteWriterLock
 
 
 class DatabaseStorage(Storage):

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from tfs.storage.tables import metadata
+from tfs.db.tables import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Insert, Select, Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tfs.storage.tables import events, relay_cursors
+from tfs.db.tables import events, relay_cursors
 
 FANOUT, NATS = "fanout", "nats"
 

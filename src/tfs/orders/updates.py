@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tfs.domain import limits
-from tfs.domain.fields import printable
+from tfs import limits
 from tfs.errors import ORDER_MANAGEMENT, ErrorItem
+from tfs.fields import printable
 
 LIST = "VENDORS_UPDATE_ORDER_REQUEST_LIST"
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

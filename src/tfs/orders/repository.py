@@ -21,10 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from tfs.domain.orders import AppliedUpdate, ItemState, OrderState
-from tfs.domain.statuses import Status
-from tfs.storage.driver import Driver, PendingWrites, as_utc
-from tfs.storage.tables import (
+from tfs.db.driver import Driver, PendingWrites, as_utc
+from tfs.db.tables import (
     credentials,
     idempotency_keys,
     nonces,
@@ -32,6 +30,8 @@ from tfs.storage.tables import (
     orders,
     vendors,
 )
+from tfs.orders.rules import AppliedUpdate, ItemState, OrderState
+from tfs.orders.statuses import Status
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tfs import clock, usecases
-from tfs.api import render
-from tfs.api.auth import Caller, authenticate, require_platform, require_vendor
-from tfs.api.context import AppContext
-from tfs.domain import limits
-from tfs.domain.fields import printable
-from tfs.domain.placement import parse_placement, parse_placements
-from tfs.domain.statuses import parse_status
-from tfs.domain.updates import OrderUpdate, parse_event_date, parse_updates
+from tfs import clock, limits
+from tfs.access.authenticate import Caller, authenticate, require_platform, require_vendor
 from tfs.errors import (
     ORDER_MANAGEMENT,
     ErrorItem,
@@ -33,7 +26,13 @@ from tfs.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from tfs.storage.repositories import OrderFilter
+from tfs.fields import printable
+from tfs.http import AppContext
+from tfs.orders import render, usecases
+from tfs.orders.placement import parse_placement, parse_placements
+from tfs.orders.repository import OrderFilter
+from tfs.orders.statuses import parse_status
+from tfs.orders.updates import OrderUpdate, parse_event_date, parse_updates
 
 JSON = "application/json"
 

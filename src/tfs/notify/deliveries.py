@@ -22,11 +22,11 @@ from sqlalchemy import (
     update,
 )
 
-from tfs.storage.cursors import insert_ignoring_duplicates
-from tfs.storage.driver import as_utc
-from tfs.storage.events import Event, event_from_row
-from tfs.storage.subscriptions import Subscription
-from tfs.storage.tables import events, webhook_attempts, webhook_deliveries, webhook_subscriptions
+from tfs.db.driver import as_utc
+from tfs.db.outbox import Event, event_from_row
+from tfs.db.tables import events, webhook_attempts, webhook_deliveries, webhook_subscriptions
+from tfs.notify.cursors import insert_ignoring_duplicates
+from tfs.notify.subscriptions import Subscription
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 

@@ -7,9 +7,11 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from tfs import clock, credentials, usecases
-from tfs.domain.placement import parse_placement
-from tfs.storage.unit_of_work import Store
+from tfs import clock
+from tfs.access import credentials
+from tfs.db.store import Store
+from tfs.orders import usecases
+from tfs.orders.placement import parse_placement
 
 VENDOR = "carltonone"
 ORDERS = [

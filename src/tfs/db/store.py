@@ -13,10 +13,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from tfs.db.driver import Driver, PendingWrites
+from tfs.db.outbox import Events
 from tfs.errors import ServiceUnavailable
-from tfs.storage.driver import Driver, PendingWrites
-from tfs.storage.events import Events
-from tfs.storage.repositories import Credentials, IdempotencyKeys, Nonces, Orders, Vendors
+from tfs.orders.repository import Credentials, IdempotencyKeys, Nonces, Orders, Vendors
 
 
 class UnitOfWork:

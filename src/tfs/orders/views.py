@@ -9,10 +9,10 @@ from typing import Any
 
 import msgspec
 
+from tfs import limits
 from tfs.clock import iso
-from tfs.domain import limits
-from tfs.domain.orders import AppliedUpdate, ItemState, NewError, NewHistory, OrderState
-from tfs.storage.repositories import ErrorRow, HistoryRow, OrderRecord
+from tfs.orders.repository import ErrorRow, HistoryRow, OrderRecord
+from tfs.orders.rules import AppliedUpdate, ItemState, NewError, NewHistory, OrderState
 
 _encoder = msgspec.json.Encoder()
 

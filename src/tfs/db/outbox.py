@@ -13,8 +13,8 @@ import msgspec
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from tfs.clock import iso
-from tfs.storage.driver import Driver, PendingWrites, as_utc
-from tfs.storage.tables import events
+from tfs.db.driver import Driver, PendingWrites, as_utc
+from tfs.db.tables import events
 
 ORDER_PLACED = "order.placed"
 ORDER_STATUS_CHANGED = "order.status_changed"

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from tfs.storage.cursors import last_sequence
-from tfs.storage.driver import as_utc
-from tfs.storage.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
+from tfs.db.driver import as_utc
+from tfs.db.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
+from tfs.notify.cursors import last_sequence
 
 
 @dataclass(frozen=True)

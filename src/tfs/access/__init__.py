@@ -1,0 +1,1 @@
+"""Who may call: credentials, signatures, nonces, rate limits."""

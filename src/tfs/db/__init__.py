@@ -1,0 +1,1 @@
+"""The database: engine, tables, migrations, the store and its way of committing."""

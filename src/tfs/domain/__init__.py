@@ -1,1 +1,0 @@
-"""Domain rules: pure, no database, no framework."""

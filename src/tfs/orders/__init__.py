@@ -1,0 +1,1 @@
+"""Orders: placement, status updates from vendors, reads and history."""

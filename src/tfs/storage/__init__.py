@@ -1,1 +1,0 @@
-"""Storage: tables, migrations, engine, repositories and the unit of work."""
