@@ -24,14 +24,15 @@ from oauth1.oauth_ext import OAuth1RSA
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tfs.access import usecases as access
 from tfs.access.credentials import fingerprint, new_consumer_key
+from tfs.access.repository import Credential
 from tfs.api.app import create_app
 from tfs.config import RelaySettings, Settings
 from tfs.db.engine import make_engine, upgrade
 from tfs.db.store import Store
 from tfs.orders import usecases
 from tfs.orders.placement import parse_placement
-from tfs.orders.repository import Credential
 
 POSTGRES_ENV = "TFS_TEST_POSTGRES_URL"
 BASE_PATH = "/loyalty/rewards"
@@ -258,7 +259,7 @@ def add_credential(
 ) -> str:
     consumer_key = new_consumer_key()
     pem = public_pem(key)
-    usecases.add_credential(
+    access.add_credential(
         store,
         Credential(
             consumer_key,
@@ -280,7 +281,7 @@ def make_vendor(store: Store, server: LiveServer) -> Callable[..., Client]:
 
     def make(key_index: int = 0, url: str | None = None, **extra: Any) -> Client:
         vendor_id = f"vendor-{uuid.uuid4().hex[:12]}"
-        usecases.add_vendor(store, vendor_id, None, now())
+        access.add_vendor(store, vendor_id, None, now())
         key = private_key(key_index)
         consumer_key = add_credential(store, "vendor", vendor_id, key, **extra)
         return Client(url or server.url, consumer_key, key, vendor_id)

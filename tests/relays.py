@@ -127,10 +127,10 @@ def subscription(store: Store, url: str, vendor_id: str | None) -> Iterator[tupl
 
 def outbox(store: Store, vendor_id: str) -> list[Event]:
     """Every event of this vendor the outbox holds, in sequence order."""
-    while usecases.stamp_events(store):  # a call stamps at most STAMP_BATCH events
+    while relay_usecases.stamp_events(store):  # a call stamps at most STAMP_BATCH events
         pass
     with store.transaction(readonly=True) as uow:
-        return Events(uow.conn).after(0, 100_000, vendor_id=vendor_id)
+        return Events(uow).after(0, 100_000, vendor_id=vendor_id)
 
 
 def make_changes(store: Store, vendor_id: str, orders: int) -> list[str]:
@@ -145,7 +145,9 @@ def make_changes(store: Store, vendor_id: str, orders: int) -> list[str]:
     for status in ("Processing", "Shipped", "Delivered"):
         updates, faults = parse_updates([{"mcOrderId": i, "status": status} for i in ids])
         assert not faults, faults
-        answer = usecases.apply_status_updates(store, vendor_id, updates, now(), render.outcomes)
+        answer = asyncio.run(
+            usecases.update_status(store, vendor_id, updates, now(), render.outcomes)
+        )
         assert all(o.rejected is None for o in answer.outcomes)
     return ids
 

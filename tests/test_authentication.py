@@ -18,10 +18,10 @@ from oauth1.oauth import OAuth, SignatureMethod
 from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, LiveServer, Placed, errors_of, private_key
+from tfs.access import usecases as access
 from tfs.access.signing import RSA_PSS, sign_request
 from tfs.config import Environment
 from tfs.db.store import Store
-from tfs.orders import usecases
 
 PAYLOAD = [{"mcOrderId": "no-such-order", "status": "Shipped"}]
 BODY = json.dumps(PAYLOAD).encode()
@@ -207,7 +207,7 @@ def test_unknown_consumer_key_is_refused(vendor: Client) -> None:
 
 def test_revoked_consumer_key_is_refused(vendor: Client, store: Store) -> None:
     assert vendor.post_status(PAYLOAD).status_code == 200
-    assert usecases.revoke_credential(store, vendor.consumer_key)
+    assert access.revoke_credential(store, vendor.consumer_key)
     response = vendor.post_status(PAYLOAD)
     assert authentication_failed(response) == "The consumer key has been revoked."
 

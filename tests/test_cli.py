@@ -23,6 +23,7 @@ from oauth1.authenticationutils import load_signing_key
 from conftest import Client, LiveServer, private_key, public_pem
 from tfs.cli import main
 from tfs.db.store import Store
+from tfs.orders.repository import Orders
 
 Tfs = Callable[..., Result]
 
@@ -376,7 +377,7 @@ def test_a_large_file_is_placed_in_batches(
     assert [line.split()[1] for line in progress] == [f"{n}/3000" for n in range(500, 3001, 500)]
     assert "3000 placed, 0 already placed, 0 failed of 3000" in result.stderr
     with store.transaction(readonly=True) as uow:
-        stored = uow.orders.get_many([o["mcOrderId"] for o in orders], 20)
+        stored = Orders(uow).get_many([o["mcOrderId"] for o in orders], 20)
     assert len(stored) == 3000
     assert all(len(stored[o["mcOrderId"]].state.items) == len(o["items"]) for o in orders)
 
@@ -394,7 +395,7 @@ def test_failures_are_reported_and_the_rest_placed(
     assert "600 placed, 1 already placed, 1 failed of 602" in result.stderr
     assert len(result.stdout.splitlines()) == 601
     with store.transaction(readonly=True) as uow:
-        assert len(uow.orders.get_many([o["mcOrderId"] for o in new], 20)) == 600
+        assert len(Orders(uow).get_many([o["mcOrderId"] for o in new], 20)) == 600
 
 
 # --- send-status -------------------------------------------------------------------------------

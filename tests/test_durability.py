@@ -26,11 +26,12 @@ import pytest
 import requests
 
 from conftest import BASE_PATH, Client, _postgres_database, add_credential, now, private_key
+from tfs.access import usecases as access
 from tfs.db.engine import make_engine, upgrade
 from tfs.db.store import Store
 from tfs.orders import usecases
 from tfs.orders.placement import parse_placement
-from tfs.orders.repository import OrderRecord
+from tfs.orders.repository import OrderRecord, Orders
 
 pytestmark = pytest.mark.slow
 
@@ -186,7 +187,7 @@ def step_body(batch: Batch, step: int) -> list[dict[str, Any]]:
 
 
 def onboard(store: Store) -> tuple[str, list[Batch]]:
-    usecases.add_vendor(store, VENDOR, None, now())
+    access.add_vendor(store, VENDOR, None, now())
     consumer_key = add_credential(store, "vendor", VENDOR, private_key(0))
     batches: list[Batch] = []
     for _ in range(ORDERS // ORDERS_PER_BATCH):
@@ -317,7 +318,7 @@ def test_kill_9_loses_no_acknowledged_update_and_applies_no_batch_in_part(
         records: dict[str, OrderRecord] = {}
         with store.transaction(readonly=True) as uow:
             for mc in (mc for b in batches for mc in b.mc_order_ids):
-                record = uow.orders.get(mc, 1000)
+                record = Orders(uow).get(mc, 1000)
                 assert record is not None, mc
                 records[mc] = record
         applied_beyond_ack = 0

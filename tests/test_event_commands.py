@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from relays import FAST, RelayThread, make_changes, now, outbox
+from tfs.access import usecases as access
 from tfs.cli import main
 from tfs.db.store import Store
-from tfs.orders import usecases
 from webhook_receiver import Receiver, wait_for
 
 Tfs = Callable[..., Result]
@@ -46,7 +46,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def vendor_id(store: Store) -> str:
     vendor = f"vendor-{uuid.uuid4().hex[:12]}"
-    usecases.add_vendor(store, vendor, None, now())
+    access.add_vendor(store, vendor, None, now())
     return vendor
 
 

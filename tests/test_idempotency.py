@@ -14,6 +14,7 @@ from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, Placed, add_credential, errors_of, now
 from tfs.db.store import Store
+from tfs.idempotency.repository import IdempotencyKeys
 
 TTL = timedelta(hours=24)  # Settings.idempotency_ttl_s of the test server
 
@@ -38,7 +39,7 @@ def order_status(client: Client, placed: Placed) -> str:
 
 def stored_hash(store: Store, client: Client, key: str) -> str:
     with store.transaction(readonly=True) as uow:
-        record = uow.idempotency.get(client.consumer_key, key)
+        record = IdempotencyKeys(uow).get(client.consumer_key, key)
     assert record is not None
     return record.request_hash
 
@@ -142,7 +143,7 @@ def test_key_still_running_is_409_recoverable_with_retry_after(
     key = new_key()
     start = now()
     with store.transaction() as uow:  # the first request is in flight
-        uow.idempotency.start(vendor.consumer_key, key, request_hash, start, start + TTL)
+        IdempotencyKeys(uow).start(vendor.consumer_key, key, request_hash, start, start + TTL)
     response = post(vendor, body, key)
     assert response.status_code == 409
     assert errors_of(response) == [
@@ -168,14 +169,14 @@ def test_key_abandoned_while_running_may_be_used_again(
     key = new_key()
     started = now() - timedelta(minutes=10)  # the first request died long ago
     with store.transaction() as uow:
-        uow.idempotency.start(
+        IdempotencyKeys(uow).start(
             vendor.consumer_key, key, stored_hash(store, vendor, probe), started, started + TTL
         )
     # The body differs from the dead request's ([] vs body): still a reuse of the key.
     assert post(vendor, body, key).status_code == 422
     dead = new_key()
     with store.transaction() as uow:
-        uow.idempotency.start(
+        IdempotencyKeys(uow).start(
             vendor.consumer_key, dead, stored_hash(store, vendor, probe), started, started + TTL
         )
     response = post(vendor, [], dead)
@@ -191,8 +192,8 @@ def test_expired_key_may_be_used_with_another_body(
     key = new_key()
     long_ago = now() - 2 * TTL
     with store.transaction() as uow:
-        uow.idempotency.start(vendor.consumer_key, key, "0" * 64, long_ago, long_ago + TTL)
-        uow.idempotency.finish(vendor.consumer_key, key, 200, b"[]")
+        IdempotencyKeys(uow).start(vendor.consumer_key, key, "0" * 64, long_ago, long_ago + TTL)
+        IdempotencyKeys(uow).finish(vendor.consumer_key, key, 200, b"[]")
     response = post(vendor, shipped(placed), key)
     assert response.status_code == 200
     assert "Idempotent-Replayed" not in response.headers

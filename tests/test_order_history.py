@@ -3,6 +3,7 @@ orders that hold thousands of entries."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,9 @@ def add_notes(store: Store, vendor_id: str, mc_order_id: str, mc_id: str, notes:
             [{"mcOrderId": mc_order_id, "orderItems": [{"mcId": mc_id, "histories": events}]}]
         )
         assert not faults
-        answer = usecases.apply_status_updates(store, vendor_id, updates, now(), render.outcomes)
+        answer = asyncio.run(
+            usecases.update_status(store, vendor_id, updates, now(), render.outcomes)
+        )
         assert answer.outcomes[0].rejected is None
 
 
@@ -191,7 +194,9 @@ def test_an_update_whose_answer_would_be_too_large_is_refused_and_applies_nothin
     updates, faults = parse_updates(batch)
     assert not faults
     with pytest.raises(RequestTooLarge):
-        usecases.apply_status_updates(store, vendor.vendor_id, updates, now(), render.outcomes)
+        asyncio.run(
+            usecases.update_status(store, vendor.vendor_id, updates, now(), render.outcomes)
+        )
     for p in placed:
         record = usecases.read_order(store, p.mc_order_id)
         assert record.state.revision == 1 and not any(record.history_counts.values())

@@ -21,9 +21,9 @@ from relays import (
     revisions_by_order,
     subscription,
 )
+from tfs.access import usecases as access
 from tfs.db.engine import make_engine, upgrade
 from tfs.db.store import Store
-from tfs.orders import usecases
 from webhook_receiver import Receiver, wait_for
 
 pytestmark = [pytest.mark.slow]
@@ -46,7 +46,7 @@ def relays(tmp_path: Path) -> Iterator[list[RelayProcess]]:
 
 def new_vendor(store: Store) -> str:
     vendor_id = f"vendor-{uuid.uuid4().hex[:12]}"
-    usecases.add_vendor(store, vendor_id, None, now())
+    access.add_vendor(store, vendor_id, None, now())
     return vendor_id
 
 

@@ -28,8 +28,10 @@ from conftest import (
     private_key,
 )
 from processes import ServerProcess, TcpProxy, tfs_command
+from tfs.access import usecases as access
 from tfs.db.engine import make_engine, upgrade
 from tfs.db.store import Store
+from tfs.notify import usecases as relay_usecases
 from tfs.orders import usecases
 from tfs.orders.placement import parse_placement
 
@@ -58,7 +60,7 @@ def deployment(fresh_postgres: str) -> Iterator[Deployment]:
     upgrade(fresh_postgres)
     store = Store(make_engine(fresh_postgres))
     vendor_id = f"vendor-{uuid.uuid4().hex[:8]}"
-    usecases.add_vendor(store, vendor_id, None, now())
+    access.add_vendor(store, vendor_id, None, now())
     key = add_credential(store, "vendor", vendor_id, private_key(0))
     yield Deployment(fresh_postgres, store, vendor_id, key)
     store.engine.dispose()
@@ -163,7 +165,7 @@ def test_two_processes_updating_the_same_orders_lose_nothing(deployment: Deploym
         assert sum(record.history_counts.values()) == len(notes)
         assert sorted(notes) == sorted(f"t{t}-n{n}" for t in range(4) for n in range(12))
         assert record.state.revision == 1 + 48
-        events = usecases.read_events(deployment.store, 0, 1000, mc_order_id=mc_order_id)
+        events = relay_usecases.read_events(deployment.store, 0, 1000, mc_order_id=mc_order_id)
         assert [e.revision for e in events] == list(range(1, 50))
 
 
@@ -265,7 +267,7 @@ def test_rate_limit_is_shared_by_the_workers_of_one_sqlite_service(tmp_path) -> 
     upgrade(url)
     store = Store(make_engine(url))
     vendor_id = f"vendor-{uuid.uuid4().hex[:8]}"
-    usecases.add_vendor(store, vendor_id, None, now())
+    access.add_vendor(store, vendor_id, None, now())
     d = Deployment(
         url, store, vendor_id, add_credential(store, "vendor", vendor_id, private_key(0))
     )
@@ -287,7 +289,7 @@ def test_a_revoked_key_is_refused_at_once_by_every_process(deployment: Deploymen
             assert send(public_signed(deployment, "POST", status_path(deployment), body), server).ok
             get = public_signed(deployment, "GET", status_path(deployment), None)
             assert send(get, server).status_code == 200
-        assert usecases.revoke_credential(deployment.store, deployment.consumer_key)
+        assert access.revoke_credential(deployment.store, deployment.consumer_key)
         for server in (a, b):
             for method, data in (("POST", body), ("GET", None)):
                 response = send(

@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from conftest import now
-from tfs.db.store import Store, UnitOfWork
-from tfs.orders import usecases
+from tfs.access import usecases as access
+from tfs.access.repository import Vendors
+from tfs.db.store import Store, Transaction
 
 
 class Refused(Exception):
@@ -24,15 +25,15 @@ def test_grouped_works_commit_alone_or_together_and_a_failing_one_changes_nothin
     outcomes: dict[str, object] = {}
 
     def add(vendor_id: str, fail: bool) -> None:
-        def work(uow: UnitOfWork) -> str:
-            uow.vendors.add(vendor_id, None, now())
+        def work(uow: Transaction) -> str:
+            Vendors(uow).add(vendor_id, None, now())
             if fail:
                 raise Refused(vendor_id)
             return vendor_id
 
         start.wait()
         try:
-            outcomes[vendor_id] = store.run_grouped(work)
+            outcomes[vendor_id] = store.submit(work).result()
         except Refused as exc:
             outcomes[vendor_id] = exc
 
@@ -42,7 +43,7 @@ def test_grouped_works_commit_alone_or_together_and_a_failing_one_changes_nothin
     for t in threads:
         t.join()
     with store.transaction(readonly=True) as uow:
-        stored = {v for v, _ in uow.vendors.all()}
+        stored = {v for v, _ in Vendors(uow).all()}
     for n, vendor_id in enumerate(vendors):
         if n % 3 == 0:
             assert isinstance(outcomes[vendor_id], Refused)
@@ -54,17 +55,17 @@ def test_grouped_works_commit_alone_or_together_and_a_failing_one_changes_nothin
 
 def test_a_grouped_work_sees_what_an_earlier_one_of_its_group_wrote(store: Store) -> None:
     vendor_id = f"uow-{uuid.uuid4().hex[:8]}"
-    store.run_grouped(lambda uow: uow.vendors.add(vendor_id, None, now()))
-    assert store.run_grouped(lambda uow: uow.vendors.exists(vendor_id))
-    assert usecases.add_vendor(store, vendor_id, None, now()) is False
+    store.submit(lambda uow: Vendors(uow).add(vendor_id, None, now())).result()
+    assert store.submit(lambda uow: Vendors(uow).exists(vendor_id)).result()
+    assert access.add_vendor(store, vendor_id, None, now()) is False
 
 
 def test_errors_of_a_grouped_work_reach_its_caller(store: Store) -> None:
-    def work(uow: UnitOfWork) -> None:
+    def work(uow: Transaction) -> None:
         raise Refused("no")
 
     with pytest.raises(Refused):
-        store.run_grouped(work)
+        store.submit(work).result()
 
 
 def test_the_wal_checkpointer_copies_the_log_back_while_writers_do_not(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -78,7 +79,7 @@ def test_the_wal_checkpointer_copies_the_log_back_while_writers_do_not(tmp_path)
     upgrade(url)
     store = Store(make_engine(url, background_checkpoint=True))
     for n in range(300):  # well past SQLite's own threshold of 1,000 pages
-        usecases.add_vendor(store, f"ckpt-{n:04d}-" + "x" * 40, "y" * 150, now())
+        access.add_vendor(store, f"ckpt-{n:04d}-" + "x" * 40, "y" * 150, now())
 
     def in_database_file() -> int:
         """Vendors in the main file itself: `immutable` reads it and ignores the log."""
@@ -95,7 +96,7 @@ def test_the_wal_checkpointer_copies_the_log_back_while_writers_do_not(tmp_path)
     checkpointer = WalCheckpointer(url, interval_s=0.01)
     checkpointer.start()
     try:
-        usecases.add_vendor(store, "ckpt-last", None, now())
+        access.add_vendor(store, "ckpt-last", None, now())
         deadline = time.monotonic() + 5
         while in_database_file() < 301 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -105,7 +106,7 @@ def test_the_wal_checkpointer_copies_the_log_back_while_writers_do_not(tmp_path)
 
 
 def test_no_grouped_work_returns_before_its_group_is_committed(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Each thread, as soon as run_grouped returns, reads its row from another connection."""
+    """Each thread, as soon as its write settles, reads its row from another connection."""
     import sqlite3
     import time
 
@@ -131,7 +132,7 @@ def test_no_grouped_work_returns_before_its_group_is_committed(tmp_path) -> None
             start.wait()
             for k in range(15):
                 vendor_id = f"g-{n}-{k}"
-                store.run_grouped(lambda uow, v=vendor_id: uow.vendors.add(v, None, now()))
+                store.submit(lambda uow, v=vendor_id: Vendors(uow).add(v, None, now())).result()
                 query = "SELECT 1 FROM vendors WHERE vendor_id = ?"
                 if probe.execute(query, (vendor_id,)).fetchone() is None:
                     missing.append(vendor_id)
@@ -155,17 +156,17 @@ def test_a_cancelled_grouped_work_is_dropped_and_the_committer_carries_on(tmp_pa
     held = threading.Event()
     release = threading.Event()
 
-    def blocking(uow: UnitOfWork) -> None:
+    def blocking(uow: Transaction) -> None:
         held.set()
         release.wait(5)  # keeps the committer busy while more work queues up
 
-    first = store.submit_grouped(blocking)
+    first = store.submit(blocking)
     assert held.wait(5)
-    abandoned = store.submit_grouped(lambda uow: uow.vendors.add("cancelled", None, now()))
+    abandoned = store.submit(lambda uow: Vendors(uow).add("cancelled", None, now()))
     assert abandoned.cancel()  # its caller gave up while it was queued
-    kept = store.submit_grouped(lambda uow: uow.vendors.add("kept", None, now()))
+    kept = store.submit(lambda uow: Vendors(uow).add("kept", None, now()))
     release.set()
     first.result(timeout=5)
     assert kept.result(timeout=5) is True
     with store.transaction(readonly=True) as uow:
-        assert uow.vendors.exists("kept") and not uow.vendors.exists("cancelled")
+        assert Vendors(uow).exists("kept") and not Vendors(uow).exists("cancelled")

@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.requests import Request
 
 from tfs.access import signing
+from tfs.access.repository import Credential, Credentials
+from tfs.access.usecases import Nonce
 from tfs.config import Settings
 from tfs.db.store import Store
 from tfs.errors import (
@@ -22,8 +24,6 @@ from tfs.errors import (
     StaleTimestamp,
     UnknownConsumerKey,
 )
-from tfs.orders.repository import Credential
-from tfs.orders.usecases import Nonce
 
 PLATFORM = "platform"
 VENDOR = "vendor"
@@ -83,7 +83,7 @@ class CredentialCache:
         credential = self._by_key.get(consumer_key)
         if credential is None:
             with store.reading() as uow:  # one driver-level read: no transaction needed
-                credential = uow.credentials.get(consumer_key)
+                credential = Credentials(uow).get(consumer_key)
             if credential is not None and not credential.revoked:
                 if len(self._by_key) >= self.MAX_ENTRIES:
                     self._by_key.clear()

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, delete, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from tfs.db.store import SqliteWriterLock
+from tfs.db.sqlite_writer import SqliteWriterLock
 from tfs.db.tables import rate_limits
 from tfs.errors import ConfigurationError, RateLimitExceeded
 
@@ -123,6 +123,11 @@ class RateLimiter:
         self.rate = rate
         self.storage = storage
         self.strategy = FixedWindowRateLimiter(storage)
+
+    @property
+    def in_memory(self) -> bool:
+        """True when counting is in this process's memory, with nothing to wait for."""
+        return isinstance(self.storage, MemoryStorage)
 
     def hit(self, consumer_key: str) -> None:
         """Count one request; raise RateLimitExceeded (429, Retry-After) over the limit."""

@@ -20,16 +20,19 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tfs import clock, limits
+from tfs.access import usecases as access
 from tfs.access.ratelimit import make_limiter, parse_rate
 from tfs.config import Settings
 from tfs.db.engine import WalCheckpointer, is_sqlite, is_up_to_date, make_engine, sqlite_file
 from tfs.db.store import Store
 from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
 from tfs.fields import printable
-from tfs.http import AppContext
+from tfs.http import AppContext, ctx, json_response
+from tfs.idempotency import usecases as idempotency
 from tfs.logs import correlation_id
 from tfs.notify import relay
-from tfs.orders import render, routes, usecases
+from tfs.notify import routes as feed
+from tfs.orders import render, routes
 
 log = logging.getLogger("tfs.http")
 CORRELATION_HEADER = "x-correlation-id"
@@ -71,7 +74,7 @@ class CorrelationMiddleware:
             if status_sent:
                 raise
             status = 500
-            response = routes.json_response(render.error(TfsError()), 500)
+            response = json_response(render.error(TfsError()), 500)
             await response(scope, receive, send_with_id)
         finally:
             log.info(
@@ -92,7 +95,7 @@ def tfs_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TfsError)
     if exc.status >= 500:
         log.warning("service error", extra={"fields": {"reason": exc.reason_code}})
-    return routes.json_response(render.error(exc), exc.status, headers=exc.headers)
+    return json_response(render.error(exc), exc.status, headers=exc.headers)
 
 
 def http_error(request: Request, exc: Exception) -> Response:
@@ -108,23 +111,22 @@ def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def health(_request: Request) -> Response:
-    return routes.json_response(b'{"status":"ok"}')
+    return json_response(b'{"status":"ok"}')
 
 
 async def ready(request: Request) -> Response:
-    store = routes.ctx(request).store
+    store = ctx(request).store
     ok = await run_in_threadpool(store.ping)
     body = render.encode({"status": "ready" if ok else "unavailable", "database": ok})
-    return routes.json_response(
-        body, 200 if ok else 503, headers=None if ok else {"Retry-After": "5"}
-    )
+    return json_response(body, 200 if ok else 503, headers=None if ok else {"Retry-After": "5"})
 
 
 async def _purge_nonces(store: Store) -> None:
     while True:
         await asyncio.sleep(PURGE_EVERY_S)
         with contextlib.suppress(Exception):
-            await run_in_threadpool(usecases.purge_expired, store, clock.now())
+            await run_in_threadpool(access.purge_expired_nonces, store, clock.now())
+            await run_in_threadpool(idempotency.purge_expired, store, clock.now())
 
 
 def _check_schema(store: Store) -> None:
@@ -156,7 +158,7 @@ def api_routes() -> list[Route]:
             routes.get_order_history,
             methods=["GET"],
         ),
-        Route("/events", routes.get_events, methods=["GET"]),
+        Route("/events", feed.get_events, methods=["GET"]),
     ]
 
 

@@ -15,12 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tfs.access import usecases as access
 from tfs.access.credentials import fingerprint, new_consumer_key
+from tfs.access.repository import Credential
 from tfs.db.engine import is_sqlite, make_engine, upgrade
 from tfs.db.store import Store
-from tfs.orders import usecases
 from tfs.orders.placement import PlacedItem, Placement
-from tfs.orders.repository import Credential
+from tfs.orders.repository import Orders
 
 from .plan import ITEMS_PER_ORDER, Workload
 
@@ -99,7 +100,7 @@ def load(
         vendor_keys = []
         for v in range(workload.vendors):
             vendor_id = workload.vendor_id(v)
-            usecases.add_vendor(store, vendor_id, f"Benchmark vendor {v + 1}", now)
+            access.add_vendor(store, vendor_id, f"Benchmark vendor {v + 1}", now)
             public = (
                 keys[v]
                 .public_key()
@@ -109,7 +110,7 @@ def load(
             )
             pem = public.decode()
             consumer_key = new_consumer_key()
-            usecases.add_credential(
+            access.add_credential(
                 store,
                 Credential(
                     consumer_key, "vendor", vendor_id, pem, fingerprint(pem), False, False, now
@@ -147,7 +148,7 @@ def _load_chunk(job: tuple[str, Workload, list[int], datetime]) -> int:
     store = Store(make_engine(url))
     try:
         with store.transaction() as uow:
-            uow.orders.insert_many(placed, now)
+            Orders(uow).insert_many(placed, now)
     finally:
         store.engine.dispose()
     return len(placed)

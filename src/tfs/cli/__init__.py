@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.exc import IntegrityError
 
 from tfs import clock
 from tfs.access import credentials as creds
+from tfs.access import usecases as access
+from tfs.access.repository import Credential, Vendors
 from tfs.cli.context import EXIT_CONFIG, EXIT_REFUSED, EXIT_USAGE, Context, pass_ctx
 from tfs.cli.context import fail as _fail
 from tfs.cli.events import COMMANDS as EVENT_COMMANDS
@@ -22,7 +23,6 @@ from tfs.errors import ConfigurationError, TfsError, ValidationFailed
 from tfs.fields import printable
 from tfs.orders import usecases
 from tfs.orders.placement import parse_placements
-from tfs.orders.repository import Credential
 
 
 @click.group()
@@ -85,16 +85,15 @@ def vendors_add(ctx: Context, vendor_id: str, name: str | None) -> None:
     """Onboard a vendor."""
     if not vendor_id or len(vendor_id) > 64 or not printable(vendor_id) or "/" in vendor_id:
         _fail("VENDOR_ID must be 1 to 64 printable characters without '/'", EXIT_USAGE)
-    created = usecases.add_vendor(ctx.store, vendor_id, name, clock.now())
+    created = access.add_vendor(ctx.store, vendor_id, name, clock.now())
     click.echo(f"vendor {vendor_id} {'added' if created else 'already exists'}")
 
 
 @vendors.command("list")
 @pass_ctx
 def vendors_list(ctx: Context) -> None:
-    with ctx.store.transaction(readonly=True) as uow:
-        for vendor_id, name in uow.vendors.all():
-            click.echo(f"{vendor_id}\t{name or ''}")
+    for vendor_id, name in access.list_vendors(ctx.store):
+        click.echo(f"{vendor_id}\t{name or ''}")
 
 
 @main.group()
@@ -112,7 +111,7 @@ def _register(
     ctx: Context, consumer_key: str, role: str, vendor: str | None, pem: str, is_demo: bool = False
 ) -> None:
     try:
-        usecases.add_credential(
+        added = access.add_credential(
             ctx.store,
             Credential(
                 consumer_key, role, vendor, pem, creds.fingerprint(pem), False, is_demo, clock.now()
@@ -120,7 +119,7 @@ def _register(
         )
     except TfsError as exc:
         _fail(exc.description, EXIT_REFUSED)
-    except IntegrityError:
+    if not added:
         _fail(f"consumer key {consumer_key} is already registered", EXIT_REFUSED)
 
 
@@ -163,7 +162,7 @@ def credentials_create(ctx: Context, vendor: str | None, platform: bool, out: Pa
     role, vendor_id = _role(vendor, platform)
     if vendor_id is not None:
         with ctx.store.transaction(readonly=True) as uow:
-            if not uow.vendors.exists(vendor_id):
+            if not Vendors(uow).exists(vendor_id):
                 _fail(
                     f"vendor {vendor_id} does not exist: add it with `tfs vendors add`",
                     EXIT_REFUSED,
@@ -182,7 +181,7 @@ def credentials_create(ctx: Context, vendor: str | None, platform: bool, out: Pa
 @credentials.command("list")
 @pass_ctx
 def credentials_list(ctx: Context) -> None:
-    for c in usecases.list_credentials(ctx.store):
+    for c in access.list_credentials(ctx.store):
         state = "revoked" if c.revoked else "active"
         who = c.vendor_id or "-"
         click.echo(
@@ -195,7 +194,7 @@ def credentials_list(ctx: Context) -> None:
 @click.argument("consumer_key")
 @pass_ctx
 def credentials_revoke(ctx: Context, consumer_key: str) -> None:
-    if not usecases.revoke_credential(ctx.store, consumer_key):
+    if not access.revoke_credential(ctx.store, consumer_key):
         _fail("no such consumer key", EXIT_REFUSED)
     click.echo("revoked")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tfs import clock
 from tfs.access import credentials
+from tfs.access import usecases as access
 from tfs.db.store import Store
 from tfs.orders import usecases
 from tfs.orders.placement import parse_placement
@@ -79,9 +80,9 @@ def _update() -> list[dict[str, object]]:
 def set_up(store: Store, out: Path, api_url: str, register: Callable[[str, str, str], None]) -> str:
     """Idempotent: a second run reuses the key and orders of the first."""
     now = clock.now()
-    usecases.add_vendor(store, VENDOR, "Carlton One Engagement", now)
+    access.add_vendor(store, VENDOR, "Carlton One Engagement", now)
     saved = out / "credential.json"
-    known = {c.consumer_key for c in usecases.list_credentials(store)}
+    known = {c.consumer_key for c in access.list_credentials(store)}
     if saved.exists() and json.loads(saved.read_text())["consumerKey"] in known:
         cred = json.loads(saved.read_text())
     else:

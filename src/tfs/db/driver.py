@@ -59,18 +59,12 @@ def _update_sql(table: str, key: str, columns: tuple[str, ...], n: int) -> str:
 
 
 def _sqlite_time(value: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME text (UTC, naive): lexical order is time order."""
-    if value.tzinfo is not None and value.utcoffset():
-        value = value.astimezone(UTC)
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (SQLAlchemy's own format)
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-    )
+    """A time as SQLite stores it here: ISO 8601 text in UTC without the zone, microseconds
+    always written, so that lexical order is time order (the text SQLAlchemy's DateTime reads
+    and writes on SQLite too, for the statements of the relay)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
 
 def as_utc(value: datetime) -> datetime:
@@ -107,6 +101,28 @@ class Driver:
             cursor.execute(self._sql(sql, 0), (list(values), *after))
         else:
             cursor.execute(self._sql(sql, len(values)), (*values, *after))
+        return cursor.fetchall()  # type: ignore[no-any-return]
+
+    def rows_lists(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """`sql` may hold several `IN (?)`, each taking a list among `params`. For statements
+        off the hot path: the text is worked out on every call."""
+        cursor = self._cursor
+        if self.postgres:
+            cursor.execute(_psycopg(sql.replace("IN (?)", "= ANY(?)")), params)
+            return cursor.fetchall()  # type: ignore[no-any-return]
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise ValueError("one value per placeholder")
+        text, flat = [parts[0]], []
+        for value, part in zip(params, parts[1:], strict=True):
+            if isinstance(value, list):
+                text.append(",".join("?" * len(value)))
+                flat.extend(value)
+            else:
+                text.append("?")
+                flat.append(value)
+            text.append(part)
+        cursor.execute("".join(text), flat)
         return cursor.fetchall()  # type: ignore[no-any-return]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:

@@ -7,14 +7,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from tfs.clock import iso
-from tfs.db.driver import Driver, PendingWrites, as_utc
+from tfs.db.driver import as_utc
 from tfs.db.tables import events
+
+if TYPE_CHECKING:
+    from tfs.db.store import Transaction
 
 ORDER_PLACED = "order.placed"
 ORDER_STATUS_CHANGED = "order.status_changed"
@@ -65,17 +68,16 @@ class Event:
 
 
 class Events:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        # Set inside a group commit: `add` adds its rows there (see Store.run_grouped).
-        self.pending: PendingWrites | None = None
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.conn = tx.conn
 
     def add(self, new: Sequence[NewEvent]) -> None:
+        """Held in the transaction's writes with the changes they announce."""
         if not new:
             return
-        driver = Driver(self.conn)
-        sql: Driver | PendingWrites = self.pending or driver
-        sql.insert(
+        driver = self.tx.sql
+        self.tx.writes.insert(
             "events",
             (
                 "event_id",

@@ -39,7 +39,7 @@ from tfs.notify import webhooks
 from tfs.notify.deliveries import Claimed
 from tfs.notify.nats import JetStreamPublisher
 from tfs.notify.retries import RetryPolicy
-from tfs.orders.usecases import stamp_events
+from tfs.notify.usecases import stamp_events
 
 log = logging.getLogger("tfs.relay")
 NATS_BATCH = 200

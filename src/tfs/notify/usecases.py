@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tfs.access.repository import Vendors
+from tfs.access.usecases import Nonce, spend_nonce
 from tfs.db.outbox import Event, Events
 from tfs.db.store import Store
 from tfs.errors import (
@@ -43,29 +45,29 @@ class Outcome:
 def add_subscription(
     store: Store, url: str, vendor_id: str | None, secret: str, now: datetime
 ) -> int:
-    with store.transaction() as uow:
-        if vendor_id is not None and not uow.vendors.exists(vendor_id):
+    with store.transaction() as tx:
+        if vendor_id is not None and not Vendors(tx).exists(vendor_id):
             raise UnknownVendor(f"Vendor {vendor_id} does not exist.")
         # Not while a relay fans out: it would not see the new subscription, yet move past
         # events the subscription should hear.
-        Cursors(uow.conn).lock(FANOUT)
-        return Subscriptions(uow.conn).add(url, vendor_id, secret, now)
+        Cursors(tx.conn).lock(FANOUT)
+        return Subscriptions(tx.conn).add(url, vendor_id, secret, now)
 
 
 def list_subscriptions(store: Store) -> list[Subscription]:
-    with store.transaction(readonly=True) as uow:
-        return Subscriptions(uow.conn).all()
+    with store.transaction(readonly=True) as tx:
+        return Subscriptions(tx.conn).all()
 
 
 def set_subscription_enabled(store: Store, subscription_id: int, enabled: bool) -> None:
-    with store.transaction() as uow:
-        if not Subscriptions(uow.conn).set_enabled(subscription_id, enabled):
+    with store.transaction() as tx:
+        if not Subscriptions(tx.conn).set_enabled(subscription_id, enabled):
             raise SubscriptionNotFound()
 
 
 def remove_subscription(store: Store, subscription_id: int) -> None:
-    with store.transaction() as uow:
-        if not Subscriptions(uow.conn).remove(subscription_id):
+    with store.transaction() as tx:
+        if not Subscriptions(tx.conn).remove(subscription_id):
             raise SubscriptionNotFound()
 
 
@@ -79,19 +81,19 @@ def fan_out(store: Store, now: datetime) -> int:
     Returns how far the cursor moved (FANOUT_BATCH or more: there may be more to do). The
     cursor row is locked for the transaction, so relays fan out one at a time, each event once.
     """
-    with store.transaction(readonly=True) as uow:
-        cursors = Cursors(uow.conn)
+    with store.transaction(readonly=True) as tx:
+        cursors = Cursors(tx.conn)
         latest = cursors.end()
         if cursors.position(FANOUT) >= latest:
             return 0
-    with store.transaction() as uow:
-        cursors = Cursors(uow.conn)
+    with store.transaction() as tx:
+        cursors = Cursors(tx.conn)
         after = cursors.lock(FANOUT)
-        subscriptions = Subscriptions(uow.conn).all()
+        subscriptions = Subscriptions(tx.conn).all()
         # Nothing before the oldest subscription's start concerns anyone: skip it at once.
         floor = min((s.start_after for s in subscriptions), default=latest)
         start = max(after, floor)
-        last = Deliveries(uow.conn).fan_out(subscriptions, start, FANOUT_BATCH, now)
+        last = Deliveries(tx.conn).fan_out(subscriptions, start, FANOUT_BATCH, now)
         if last > after:
             cursors.move(FANOUT, last)
         return last - after
@@ -105,16 +107,16 @@ def claim_deliveries(
     lease: timedelta,
 ) -> list[Claimed]:
     """Lease what is due, up to `per_subscription` in flight for each enabled subscription."""
-    with store.transaction(readonly=True) as uow:
-        if not Deliveries(uow.conn).has_due(now):
+    with store.transaction(readonly=True) as tx:
+        if not Deliveries(tx.conn).has_due(now):
             return []
-    with store.transaction() as uow:
+    with store.transaction() as tx:
         capacity = {
             s.subscription_id: per_subscription - in_flight.get(s.subscription_id, 0)
-            for s in Subscriptions(uow.conn).all(enabled_only=True)
+            for s in Subscriptions(tx.conn).all(enabled_only=True)
         }
         token = secrets.token_hex(16)
-        return Deliveries(uow.conn).claim(capacity, now, now + lease, token)
+        return Deliveries(tx.conn).claim(capacity, now, now + lease, token)
 
 
 def outcome(claimed: Claimed, attempt: Attempt, policy: RetryPolicy, jitter: float) -> Outcome:
@@ -130,24 +132,24 @@ def record_attempt(
 ) -> str:
     """Log the attempt and settle or reschedule the delivery; returns its new state."""
     result = outcome(claimed, attempt, policy, jitter)
-    with store.transaction() as uow:
-        Deliveries(uow.conn).record(claimed, attempt, result.state, result.next_attempt_at)
+    with store.transaction() as tx:
+        Deliveries(tx.conn).record(claimed, attempt, result.state, result.next_attempt_at)
     return result.state
 
 
 def list_deliveries(
     store: Store, *, failed_only: bool = False, subscription_id: int | None = None, limit: int = 50
 ) -> list[DeliveryView]:
-    with store.transaction(readonly=True) as uow:
-        return Deliveries(uow.conn).recent(
+    with store.transaction(readonly=True) as tx:
+        return Deliveries(tx.conn).recent(
             failed_only=failed_only, subscription_id=subscription_id, limit=limit
         )
 
 
 def replay_delivery(store: Store, delivery_id: int, now: datetime) -> None:
     """Send a dead-lettered delivery again, with a fresh retry window."""
-    with store.transaction() as uow:
-        deliveries = Deliveries(uow.conn)
+    with store.transaction() as tx:
+        deliveries = Deliveries(tx.conn)
         state = deliveries.get_state(delivery_id)
         if state is None:
             raise DeliveryNotFound()
@@ -158,11 +160,11 @@ def replay_delivery(store: Store, delivery_id: int, now: datetime) -> None:
 
 def replay_events(store: Store, subscription_id: int, first: int, last: int, now: datetime) -> int:
     """Send the events numbered first..last to one subscription again; returns how many."""
-    with store.transaction() as uow:
-        subscription = Subscriptions(uow.conn).get(subscription_id)
+    with store.transaction() as tx:
+        subscription = Subscriptions(tx.conn).get(subscription_id)
         if subscription is None:
             raise SubscriptionNotFound()
-        return Deliveries(uow.conn).replay_range(subscription, first, last, now)
+        return Deliveries(tx.conn).replay_range(subscription, first, last, now)
 
 
 # --- NATS -------------------------------------------------------------------------------------
@@ -170,21 +172,49 @@ def replay_events(store: Store, subscription_id: int, first: int, last: int, now
 
 def lease_nats_cursor(store: Store, owner: str, now: datetime, lease: timedelta) -> int | None:
     """The position to publish from, if this relay is (now) the one publishing to NATS."""
-    with store.transaction() as uow:
-        return Cursors(uow.conn).lease(NATS, owner, now, now + lease)
+    with store.transaction() as tx:
+        return Cursors(tx.conn).lease(NATS, owner, now, now + lease)
 
 
 def advance_nats_cursor(store: Store, owner: str, position: int) -> bool:
-    with store.transaction() as uow:
-        return Cursors(uow.conn).advance(NATS, owner, position)
+    with store.transaction() as tx:
+        return Cursors(tx.conn).advance(NATS, owner, position)
 
 
 def release_nats_cursor(store: Store, owner: str) -> None:
     """A relay that stops lets another publish at once, without waiting for its lease."""
-    with store.transaction() as uow:
-        Cursors(uow.conn).release(NATS, owner)
+    with store.transaction() as tx:
+        Cursors(tx.conn).release(NATS, owner)
 
 
 def events_after(store: Store, position: int, limit: int) -> list[Event]:
-    with store.transaction(readonly=True) as uow:
-        return Events(uow.conn).after(position, limit)
+    with store.transaction(readonly=True) as tx:
+        return Events(tx).after(position, limit)
+
+
+# --- The change feed (GET {base}/events) -------------------------------------------------------
+
+
+def stamp_events(store: Store) -> int:
+    """Number the events committed since the last call (cheap when there are none)."""
+    with store.transaction(readonly=True) as tx:
+        if not Events(tx).has_unstamped():
+            return 0
+    with store.transaction() as tx:
+        return Events(tx).stamp()
+
+
+def read_events(
+    store: Store,
+    after: int,
+    limit: int,
+    *,
+    vendor_id: str | None = None,
+    mc_order_id: str | None = None,
+    nonce: Nonce | None = None,
+) -> list[Event]:
+    """The change feed: events after a cursor, in sequence order."""
+    stamp_events(store)
+    with store.transaction() as tx:
+        spend_nonce(tx, nonce)
+        return Events(tx).after(after, limit, vendor_id=vendor_id, mc_order_id=mc_order_id)

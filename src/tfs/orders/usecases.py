@@ -1,30 +1,28 @@
-"""Use cases: each one transaction, named for what a caller does."""
+"""Use cases of orders: placement, status updates from vendors, reads and history pages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tfs import limits
-from tfs.db.outbox import ORDER_PLACED, ORDER_STATUS_CHANGED, Event, NewEvent
-from tfs.db.store import Store, UnitOfWork
+from tfs.access.repository import Vendors
+from tfs.access.usecases import Nonce, spend_nonce
+from tfs.db.outbox import ORDER_PLACED, ORDER_STATUS_CHANGED, Events, NewEvent
+from tfs.db.store import Store, Transaction
 from tfs.errors import (
     ErrorItem,
-    IdempotencyKeyInProgress,
-    IdempotencyKeyReused,
-    NonceReused,
     OrderAlreadyExists,
     OrderNotFound,
     RequestTooLarge,
-    RevokedConsumerKey,
     TfsError,
     UnknownVendor,
     ValidationFailed,
 )
+from tfs.idempotency.usecases import Answer, Idempotency, Keep, once
 from tfs.orders.placement import InvalidPlacement, Placement
-from tfs.orders.repository import Credential, HistoryRow, OrderFilter, OrderRecord
+from tfs.orders.repository import HistoryRow, OrderFilter, OrderRecord, Orders
 from tfs.orders.rules import (
     AppliedUpdate,
     ItemState,
@@ -37,32 +35,6 @@ from tfs.orders.rules import (
 )
 from tfs.orders.updates import OrderUpdate
 from tfs.orders.views import order_state
-
-# A request left "running" this long is taken to have died; its key may be used again.
-IDEMPOTENCY_ABANDONED_AFTER = timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class Nonce:
-    """A verified request's nonce, to be spent in the transaction of the work it asks for."""
-
-    consumer_key: str
-    value: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    consumer_key: str
-    key: str
-    request_hash: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    status: int
-    body: bytes
 
 
 @dataclass
@@ -77,107 +49,17 @@ class OrderOutcome:
     applied: AppliedUpdate | None = field(default=None, repr=False)
 
 
-def spend_nonce(uow: UnitOfWork, nonce: Nonce | None) -> None:
-    """Spend the request's nonce in the transaction of its work; refused on a replay, and
-    once its credential is revoked (on any process: the check is in this transaction)."""
-    if nonce is not None and not uow.nonces.record(
-        nonce.consumer_key, nonce.value, nonce.expires_at
-    ):
-        if uow.credentials.revoked(nonce.consumer_key):
-            raise RevokedConsumerKey()
-        raise NonceReused()
-
-
-def replayed_response(
-    store: Store, idem: Idempotency, now: datetime, *, nonce: Nonce | None = None
-) -> StoredResponse | None:
-    """The stored answer to an earlier request with this key, or None after claiming the key."""
-    with store.transaction() as uow:
-        spend_nonce(uow, nonce)
-        record = uow.idempotency.get(idem.consumer_key, idem.key)
-        if record is not None and record.expires_at > now:
-            if record.request_hash != idem.request_hash:
-                raise IdempotencyKeyReused()
-            if record.state == "done":
-                assert record.response_status is not None and record.response_body is not None
-                return StoredResponse(record.response_status, record.response_body)
-            started = record.expires_at - (idem.expires_at - now)
-            if now - started < IDEMPOTENCY_ABANDONED_AFTER:
-                raise IdempotencyKeyInProgress()
-            uow.idempotency.abandon(idem.consumer_key, idem.key)
-        elif record is not None:
-            uow.idempotency.abandon(idem.consumer_key, idem.key)
-        if not uow.idempotency.start(
-            idem.consumer_key, idem.key, idem.request_hash, now, idem.expires_at
-        ):
-            # Claimed by a concurrent request since it was read: answer as for a running one.
-            claimed = uow.idempotency.get(idem.consumer_key, idem.key)
-            if claimed is not None and claimed.request_hash != idem.request_hash:
-                raise IdempotencyKeyReused()
-            raise IdempotencyKeyInProgress()
-    return None
-
-
-def release_idempotency_key(store: Store, idem: Idempotency) -> None:
-    """The request failed before it could answer: let the key be used again."""
-    with store.transaction() as uow:
-        uow.idempotency.abandon(idem.consumer_key, idem.key)
-
-
-@dataclass
-class _Applied:
-    """A batch worked out against the orders as read: the answer and what to write."""
-
-    outcomes: list[OrderOutcome]
-    announced: list[NewEvent]
-    revisions: tuple[int, int]  # of the orders as read: as Orders.revision_check gives
-    body: bytes | None = None  # the answer, once rendered
-
-
 @dataclass(frozen=True)
 class StatusAnswer:
     outcomes: list[OrderOutcome]
     body: bytes  # rendered once: sent, and stored with an Idempotency-Key
+    replayed: bool = False  # the stored answer to an earlier request with the same key
 
 
 Render = Callable[[list[OrderOutcome]], bytes]
 
 
-def _work_out(
-    uow: UnitOfWork,
-    vendor_id: str,
-    ids: Sequence[str],
-    updates: Sequence[OrderUpdate],
-    now: datetime,
-) -> _Applied:
-    states = uow.orders.lock(vendor_id, ids)
-    # Only what this batch carries is looked up among what the orders hold: the work does
-    # not grow with an order's age.
-    known = uow.orders.stored_fingerprints(
-        [p for u in updates if u.mc_order_id in states
-         for p in fingerprints_to_check(states[u.mc_order_id], u)]
-    )  # fmt: skip
-    outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
-    announced = [
-        _changed_event(o.applied, now) for o in outcomes if o.applied and o.applied.changed
-    ]
-    return _Applied(outcomes, announced, (len(states), sum(s.revision for s in states.values())))
-
-
-def _rendered(applied: _Applied, render: Render) -> bytes:
-    """The answer, refused before anything of the batch is written if it would be too large
-    (a batch that moves many items of many orders: it can be sent in smaller requests)."""
-    if applied.body is None:
-        applied.body = render(applied.outcomes)
-        if len(applied.body) > limits.MAX_ANSWER_BYTES:
-            raise RequestTooLarge(
-                f"The answer to this batch would pass {limits.MAX_ANSWER_BYTES} bytes;"
-                " send its orders in smaller requests."
-            )
-    return applied.body
-
-
-def apply_status_updates(
+async def update_status(
     store: Store,
     vendor_id: str,
     updates: Sequence[OrderUpdate],
@@ -187,78 +69,78 @@ def apply_status_updates(
     nonce: Nonce | None = None,
     idempotency: Idempotency | None = None,
 ) -> StatusAnswer:
-    """Apply a vendor's batch (see _status_update_work), and wait for its commit."""
-    work, keys = _status_update_work(
-        store, vendor_id, updates, now, render, nonce=nonce, idempotency=idempotency
-    )
-    # The hot path: on SQLite, concurrent batches share one commit (one fsync).
-    return store.run_grouped(work, keys=keys, savepoint=False)
+    """Apply a vendor's batch: each order all or nothing, the batch in one transaction, the
+    answer given only after the commit (and, with an Idempotency-Key, kept with it).
 
-
-def submit_status_updates(
-    store: Store,
-    vendor_id: str,
-    updates: Sequence[OrderUpdate],
-    now: datetime,
-    render: Render,
-    nonce: Nonce,
-) -> Future[StatusAnswer]:
-    """As apply_status_updates, where writers take turns, without waiting: the future settles
-    once the batch is committed (or has failed)."""
-    work, keys = _status_update_work(store, vendor_id, updates, now, render, nonce=nonce)
-    return store.submit_grouped(work, keys=keys, savepoint=False)
-
-
-def _status_update_work(
-    store: Store,
-    vendor_id: str,
-    updates: Sequence[OrderUpdate],
-    now: datetime,
-    render: Render,
-    *,
-    nonce: Nonce | None = None,
-    idempotency: Idempotency | None = None,
-) -> tuple[Callable[[UnitOfWork], StatusAnswer], frozenset[str]]:
-    """The work that applies a vendor's batch, each order all or nothing, the batch in one
-    transaction, and the keys it reads (for Store.run_grouped).
-
-    The orders are locked in id order up front, so that concurrent batches touching the same
-    orders serialise instead of losing updates or deadlocking. The answer is given only after
-    the commit.
-
-    Where writers take turns (SQLite), the batch is first worked out (and its answer rendered)
-    against the orders as read, outside the writer's turn; in its turn, one indexed read checks
-    that no order's revision moved meanwhile (every stored change moves it) and the work is
-    written as it is. If one did move, the batch is worked out again in the turn, against the
-    orders as they are. The work needs no savepoint: all it writes besides the nonce is held
-    back by the group commit until it has returned (a work that fails unexpectedly leaves its
-    nonce spent; a client's retry is a new signed request with a new nonce anyway).
+    The orders are read and locked (PostgreSQL: in id order, so that concurrent batches
+    touching the same orders serialise instead of losing updates or deadlocking) in the
+    transaction that writes them: on SQLite, in the writer's turn, where nothing can move them.
+    The work needs no savepoint: all it writes besides the nonce is held in the transaction's
+    writes until it has returned (a work that fails unexpectedly leaves its nonce spent; a
+    client's retry is a new signed request with a new nonce anyway).
     """
     ids = sorted({u.mc_order_id for u in updates})
-    ahead: _Applied | None = None
-    if store.writers_take_turns:
-        # Its reads need no snapshot: a commit landing between them moves a revision, and the
-        # check in the writer's turn sends the batch down the slow path.
-        with store.reading() as uow:
-            ahead = _work_out(uow, vendor_id, ids, updates, now)
-        _rendered(ahead, render)
+    outcomes: list[OrderOutcome] = []
 
-    def work(uow: UnitOfWork) -> StatusAnswer:
-        spend_nonce(uow, nonce)
-        if ahead is not None and uow.orders.revision_check(vendor_id, ids) == ahead.revisions:
-            applied = ahead
-        else:
-            applied = _work_out(uow, vendor_id, ids, updates, now)
-        body = _rendered(applied, render)
-        outcomes = applied.outcomes
-        uow.orders.save([o.applied for o in outcomes if o.applied], now)
-        # The outbox rows commit with the changes they announce, or not at all.
-        uow.events.add(applied.announced)
-        if idempotency is not None:
-            uow.idempotency.finish(idempotency.consumer_key, idempotency.key, 200, body)
-        return StatusAnswer(outcomes, body)
+    async def run(nonce: Nonce | None, keep: Keep | None) -> Answer:
+        def work(tx: Transaction) -> Answer:
+            spend_nonce(tx, nonce)
+            applied = _work_out(tx, vendor_id, ids, updates, now)
+            body = _rendered(applied, render)
+            Orders(tx).save([o.applied for o in applied.outcomes if o.applied], now)
+            # The outbox rows commit with the changes they announce, or not at all.
+            Events(tx).add(applied.announced)
+            if keep is not None:
+                keep(tx, 200, body)
+            outcomes[:] = applied.outcomes
+            return Answer(200, body)
 
-    return work, frozenset(ids)
+        return await store.write(work, keys=frozenset(ids), savepoint=False)
+
+    answer = await once(store, idempotency, nonce, now, run)
+    return StatusAnswer(outcomes, answer.body, answer.replayed)
+
+
+@dataclass
+class _Applied:
+    """A batch worked out against the orders as stored: the answer and what to write."""
+
+    outcomes: list[OrderOutcome]
+    announced: list[NewEvent]
+
+
+def _work_out(
+    tx: Transaction,
+    vendor_id: str,
+    ids: Sequence[str],
+    updates: Sequence[OrderUpdate],
+    now: datetime,
+) -> _Applied:
+    orders = Orders(tx)
+    states = orders.lock(vendor_id, ids)
+    # Only what this batch carries is looked up among what the orders hold: the work does
+    # not grow with an order's age.
+    known = orders.stored_fingerprints(
+        [p for u in updates if u.mc_order_id in states
+         for p in fingerprints_to_check(states[u.mc_order_id], u)]
+    )  # fmt: skip
+    outcomes = [_apply_one(u, states, known, now) for u in _mark_duplicates(updates)]
+    announced = [
+        _changed_event(o.applied, now) for o in outcomes if o.applied and o.applied.changed
+    ]
+    return _Applied(outcomes, announced)
+
+
+def _rendered(applied: _Applied, render: Render) -> bytes:
+    """The answer, refused before anything of the batch is written if it would be too large
+    (a batch that moves many items of many orders: it can be sent in smaller requests)."""
+    body = render(applied.outcomes)
+    if len(body) > limits.MAX_ANSWER_BYTES:
+        raise RequestTooLarge(
+            f"The answer to this batch would pass {limits.MAX_ANSWER_BYTES} bytes;"
+            " send its orders in smaller requests."
+        )
+    return body
 
 
 def _changed_event(applied: AppliedUpdate, now: datetime) -> NewEvent:
@@ -362,24 +244,24 @@ def place_orders(
     """
     placements = [p for p in entries if isinstance(p, Placement)]
     digests = [p.fingerprint() for p in placements]
-    with store.transaction() as uow:
-        spend_nonce(uow, nonce)
-        stored = uow.orders.placement_hashes(p.mc_order_id for p in placements)
-        vendors = uow.vendors.known(p.vendor_id for p in placements)
+    with store.transaction() as tx:
+        spend_nonce(tx, nonce)
+        stored = Orders(tx).placement_hashes(p.mc_order_id for p in placements)
+        vendors = Vendors(tx).known(p.vendor_id for p in placements)
         new = _placed_first(placements, digests, stored, vendors)
-        inserted = uow.orders.place([(p.new_order(), d) for p, d in new.values()], now)
+        inserted = Orders(tx).place([(p.new_order(), d) for p, d in new.values()], now)
         lost = new.keys() - inserted
         if lost:
             # Placed by a concurrent transaction since the look-up (PostgreSQL waited for it to
             # commit): judged again by its hash. Only entries of those ids change, and none of
             # them is placed now, so what was inserted is exactly what is placed.
-            stored.update(uow.orders.placement_hashes(lost))
+            stored.update(Orders(tx).placement_hashes(lost))
             new = _placed_first(placements, digests, stored, vendors)
         records = {i: _new_record(p, now) for i, (p, _) in new.items()}
         records.update(
-            uow.orders.get_many(stored, limits.HISTORY_SHOWN_PER_ITEM)
+            Orders(tx).get_many(stored, limits.HISTORY_SHOWN_PER_ITEM)
         )  # the batch's ids that were there
-        uow.events.add([_placed_event(records[i], now) for i in new])
+        Events(tx).add([_placed_event(records[i], now) for i in new])
         return _placement_outcomes(entries, digests, stored, vendors, new, records)
 
 
@@ -457,9 +339,9 @@ def _placed_event(record: OrderRecord, now: datetime) -> NewEvent:
 
 def read_order(store: Store, mc_order_id: str, *, nonce: Nonce | None = None) -> OrderRecord:
     """The order with each item's most recent entries (limits.HISTORY_SHOWN_PER_ITEM)."""
-    with store.transaction() as uow:
-        spend_nonce(uow, nonce)
-        record = uow.orders.get(mc_order_id, limits.HISTORY_SHOWN_PER_ITEM)
+    with store.transaction() as tx:
+        spend_nonce(tx, nonce)
+        record = Orders(tx).get(mc_order_id, limits.HISTORY_SHOWN_PER_ITEM)
     if record is None:
         raise OrderNotFound()
     return record
@@ -468,9 +350,9 @@ def read_order(store: Store, mc_order_id: str, *, nonce: Nonce | None = None) ->
 def find_orders(
     store: Store, flt: OrderFilter, limit: int, *, nonce: Nonce | None = None
 ) -> list[OrderRecord]:
-    with store.transaction() as uow:
-        spend_nonce(uow, nonce)
-        return uow.orders.find(flt, limit, limits.HISTORY_SHOWN_PER_ITEM)
+    with store.transaction() as tx:
+        spend_nonce(tx, nonce)
+        return Orders(tx).find(flt, limit, limits.HISTORY_SHOWN_PER_ITEM)
 
 
 @dataclass(frozen=True)
@@ -493,66 +375,11 @@ def read_history(
 ) -> HistoryPage:
     """A page of the order's history after a cursor; with `vendor_id`, only that vendor's
     order is found (another vendor's order is not found, as one that does not exist)."""
-    with store.transaction() as uow:
-        spend_nonce(uow, nonce)
-        state = uow.orders.state(mc_order_id)
+    with store.transaction() as tx:
+        spend_nonce(tx, nonce)
+        state = Orders(tx).state(mc_order_id)
         if state is None or (vendor_id is not None and state.vendor_id != vendor_id):
             raise OrderNotFound()
-        rows = uow.orders.history_page([i.pk for i in state.items], after, limit)
+        rows = Orders(tx).history_page([i.pk for i in state.items], after, limit)
     items = {i.pk: i for i in state.items}
     return HistoryPage(state, [(items[pk], f"{pk}.{hpk}", row) for pk, hpk, row in rows])
-
-
-def purge_expired(store: Store, now: datetime) -> int:
-    """Forget nonces that can no longer be replayed (their timestamps are stale anyway) and
-    Idempotency-Key answers past their lifetime."""
-    with store.transaction() as uow:
-        return uow.nonces.purge_expired(now) + uow.idempotency.purge_expired(now)
-
-
-def add_vendor(store: Store, vendor_id: str, name: str | None, now: datetime) -> bool:
-    """False when the vendor was already there (onboarding twice is harmless)."""
-    with store.transaction() as uow:
-        return uow.vendors.add(vendor_id, name, now)
-
-
-def add_credential(store: Store, credential: Credential) -> None:
-    with store.transaction() as uow:
-        if credential.vendor_id is not None and not uow.vendors.exists(credential.vendor_id):
-            raise UnknownVendor(f"Vendor {credential.vendor_id} does not exist.")
-        uow.credentials.add(credential)
-
-
-def list_credentials(store: Store) -> list[Credential]:
-    with store.transaction(readonly=True) as uow:
-        return uow.credentials.all()
-
-
-def revoke_credential(store: Store, consumer_key: str) -> bool:
-    with store.transaction() as uow:
-        return uow.credentials.revoke(consumer_key)
-
-
-def stamp_events(store: Store) -> int:
-    """Number the events committed since the last call (cheap when there are none)."""
-    with store.transaction(readonly=True) as uow:
-        if not uow.events.has_unstamped():
-            return 0
-    with store.transaction() as uow:
-        return uow.events.stamp()
-
-
-def read_events(
-    store: Store,
-    after: int,
-    limit: int,
-    *,
-    vendor_id: str | None = None,
-    mc_order_id: str | None = None,
-    nonce: Nonce | None = None,
-) -> list[Event]:
-    """The change feed: events after a cursor, in sequence order."""
-    stamp_events(store)
-    with store.transaction() as uow:
-        spend_nonce(uow, nonce)
-        return uow.events.after(after, limit, vendor_id=vendor_id, mc_order_id=mc_order_id)
