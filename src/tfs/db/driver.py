@@ -58,6 +58,7 @@ def _update_sql(table: str, key: str, columns: tuple[str, ...], n: int) -> str:
     )
 
 
+@lru_cache(maxsize=256)  # a transaction writes the same few times on many rows
 def _sqlite_time(value: datetime) -> str:
     """A time as SQLite stores it here: ISO 8601 text in UTC without the zone, microseconds
     always written, so that lexical order is time order (the text SQLAlchemy's DateTime reads

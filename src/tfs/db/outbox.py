@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import select
 
 from tfs.clock import iso
 from tfs.db.driver import as_utc
@@ -25,6 +25,17 @@ ORDER_STATUS_CHANGED = "order.status_changed"
 STAMP_LOCK = 0x7F5_0001
 STAMP_BATCH = 1000
 _encode = msgspec.json.Encoder().encode
+
+_ANY_UNSTAMPED = "SELECT 1 FROM events WHERE sequence IS NULL LIMIT 1"
+# The next numbers after the highest given, in event_pk order, by the partial index of the
+# unstamped events and the unique index of the sequence.
+_STAMP = (
+    "WITH last AS (SELECT coalesce(max(sequence), 0) AS n FROM events),"
+    " todo AS (SELECT event_pk, row_number() OVER (ORDER BY event_pk) AS k FROM"
+    " (SELECT event_pk FROM events WHERE sequence IS NULL ORDER BY event_pk LIMIT ?) AS t)"
+    " UPDATE events SET sequence = (SELECT n FROM last) + todo.k FROM todo"
+    " WHERE events.event_pk = todo.event_pk"
+)
 
 
 @dataclass(frozen=True)
@@ -105,38 +116,20 @@ class Events:
         )
 
     def has_unstamped(self) -> bool:
-        query = select(events.c.event_pk).where(events.c.sequence.is_(None)).limit(1)
-        return self.conn.execute(query).first() is not None
+        return bool(self.tx.sql.rows(_ANY_UNSTAMPED))
 
     def stamp(self) -> int:
-        """Give visible, unstamped events the next sequence numbers, in insertion order.
+        """Give visible, unstamped events the next sequence numbers, in insertion order (at
+        most STAMP_BATCH at a time, in one statement); how many were stamped.
 
         A transaction still open cannot be seen here; its events get later numbers when it
         commits, so a reader that saved its cursor never misses one. Per order, the row lock
         taken by every change makes insertion order the commit order.
         """
-        if self.conn.dialect.name == "postgresql":
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STAMP_LOCK})
-        pending = (
-            self.conn.execute(
-                select(events.c.event_pk)
-                .where(events.c.sequence.is_(None))
-                .order_by(events.c.event_pk)
-                .limit(STAMP_BATCH)
-            )
-            .scalars()
-            .all()
-        )
-        if not pending:
-            return 0
-        last = self.conn.execute(select(func.coalesce(func.max(events.c.sequence), 0))).scalar_one()
-        self.conn.execute(
-            update(events)
-            .where(events.c.event_pk == bindparam("b_pk"))
-            .values(sequence=bindparam("b_seq")),
-            [{"b_pk": pk, "b_seq": last + n} for n, pk in enumerate(pending, start=1)],
-        )
-        return len(pending)
+        sql = self.tx.sql
+        if sql.postgres:
+            sql.rows("SELECT pg_advisory_xact_lock(?)", (STAMP_LOCK,))
+        return sql.execute(_STAMP, (STAMP_BATCH,))
 
     def after(
         self,
