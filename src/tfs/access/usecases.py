@@ -42,6 +42,11 @@ def add_vendor(store: Store, vendor_id: str, name: str | None, now: datetime) ->
         return Vendors(tx).add(vendor_id, name, now)
 
 
+def vendor_exists(store: Store, vendor_id: str) -> bool:
+    with store.transaction(readonly=True) as tx:
+        return Vendors(tx).exists(vendor_id)
+
+
 def list_vendors(store: Store) -> list[tuple[str, str | None]]:
     with store.transaction(readonly=True) as tx:
         return Vendors(tx).all()

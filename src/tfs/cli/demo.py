@@ -7,9 +7,14 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
+import click
+
 from tfs import clock
 from tfs.access import credentials
 from tfs.access import usecases as access
+from tfs.cli.context import EXIT_CONFIG, Context, pass_ctx
+from tfs.cli.context import fail as _fail
+from tfs.cli.credentials import register as register_credential
 from tfs.db.store import Store
 from tfs.orders import usecases
 from tfs.orders.placement import parse_placement
@@ -120,3 +125,28 @@ def set_up(store: Store, out: Path, api_url: str, register: Callable[[str, str, 
         f"Once the service is up, send a signed update (from another shell):\n\n"
         f"  .venv/bin/{shlex.join(command)}\n"
     )
+
+
+@click.command()
+@click.option(
+    "--out", default="var/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--url", "base_url", default="http://127.0.0.1:8000", show_default=True)
+@pass_ctx
+def demo(ctx: Context, out: Path, base_url: str) -> None:
+    """Set up a demo vendor `carltonone` with a key, placed orders and an update to send."""
+    if ctx.settings.is_production:
+        _fail("demo data is refused when TFS_ENV=production", EXIT_CONFIG)
+    click.echo(
+        set_up(ctx.store, out, base_url.rstrip("/") + ctx.settings.base_path, _register_demo(ctx))
+    )
+
+
+def _register_demo(ctx: Context) -> Callable[[str, str, str], None]:
+    def register_demo(consumer_key: str, vendor: str, pem: str) -> None:
+        register_credential(ctx, consumer_key, "vendor", vendor, pem, is_demo=True)
+
+    return register_demo
+
+
+COMMANDS = (demo,)
