@@ -10,7 +10,8 @@ import pytest
 from conftest import now
 from tfs.access import usecases as access
 from tfs.access.repository import Vendors
-from tfs.db.store import Store, Transaction
+from tfs.db.store import Store
+from tfs.db.transaction import Transaction
 
 
 class Refused(Exception):

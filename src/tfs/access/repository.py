@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tfs.db.store import Transaction
+from tfs.db.transaction import Transaction
 
 
 @dataclass(frozen=True)

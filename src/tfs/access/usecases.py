@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tfs.access.repository import Credential, Credentials, Nonces, Vendors
-from tfs.db.store import Store, Transaction
+from tfs.db.store import Store
+from tfs.db.transaction import Transaction
 from tfs.errors import NonceReused, RevokedConsumerKey, UnknownVendor
 
 

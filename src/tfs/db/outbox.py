@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from sqlalchemy import select
@@ -15,9 +15,7 @@ from sqlalchemy import select
 from tfs.clock import iso
 from tfs.db.driver import as_utc
 from tfs.db.tables import events
-
-if TYPE_CHECKING:
-    from tfs.db.store import Transaction
+from tfs.db.transaction import Transaction
 
 ORDER_PLACED = "order.placed"
 ORDER_STATUS_CHANGED = "order.status_changed"

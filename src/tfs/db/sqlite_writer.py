@@ -8,14 +8,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 
 from tfs.db.driver import PendingWrites
-
-if TYPE_CHECKING:
-    from tfs.db.store import Transaction
+from tfs.db.transaction import Transaction
 
 T = TypeVar("T")
 # The committer thread ends after this long with nothing to commit.

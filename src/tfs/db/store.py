@@ -11,24 +11,11 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from tfs.db.driver import Driver, PendingWrites
 from tfs.db.sqlite_writer import GroupCommitter, SqliteWriterLock
+from tfs.db.transaction import Transaction
 from tfs.errors import ServiceUnavailable
 
 T = TypeVar("T")
-
-
-class Transaction:
-    """One transaction on one connection, what repositories are built on: `sql` runs statement
-    texts on the connection's driver; `writes` holds rows to insert and update until the
-    transaction ends (on SQLite, until its group is written)."""
-
-    __slots__ = ("conn", "sql", "writes")
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.sql = Driver(conn)
-        self.writes = PendingWrites(self.sql)
 
 
 Work = Callable[[Transaction], T]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tfs.db.store import Transaction
+from tfs.db.transaction import Transaction
 
 
 @dataclass(frozen=True)

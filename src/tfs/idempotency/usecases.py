@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from tfs.access.usecases import Nonce, spend_nonce
-from tfs.db.store import Store, Transaction
+from tfs.db.store import Store
+from tfs.db.transaction import Transaction
 from tfs.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
 from tfs.idempotency.repository import IdempotencyKeys
 

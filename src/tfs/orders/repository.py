@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from tfs.db.store import Transaction
+from tfs.db.transaction import Transaction
 from tfs.orders.rules import AppliedUpdate, ItemState, OrderState
 from tfs.orders.statuses import Status
 

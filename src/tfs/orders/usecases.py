@@ -10,7 +10,8 @@ from tfs import limits
 from tfs.access.repository import Vendors
 from tfs.access.usecases import Nonce, spend_nonce
 from tfs.db.outbox import ORDER_PLACED, ORDER_STATUS_CHANGED, Events, NewEvent
-from tfs.db.store import Store, Transaction
+from tfs.db.store import Store
+from tfs.db.transaction import Transaction
 from tfs.errors import (
     ErrorItem,
     OrderAlreadyExists,
