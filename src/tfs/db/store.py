@@ -11,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from tfs.db.outbox import Events
 from tfs.db.sqlite_writer import GroupCommitter, SqliteWriterLock
 from tfs.db.transaction import Transaction
 from tfs.errors import ServiceUnavailable
@@ -42,7 +43,12 @@ class Store:
             # Writers queue for the lock here, where a waiter wakes the moment it is free,
             # instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
             self._writer = SqliteWriterLock(engine)
-            self._group = GroupCommitter(self._writer, self._group_transaction)
+            # The group's events are numbered in its own transaction: with one writer at a time,
+            # what a group can see unstamped is committed or its own, so event order is commit
+            # order, and the relay has no stamping transaction (and fsync) of its own to run.
+            self._group = GroupCommitter(
+                self._writer, self._group_transaction, lambda tx: Events(tx).stamp()
+            )
         else:
             self._threads = ThreadPoolExecutor(write_threads, thread_name_prefix="db-write")
 
