@@ -11,11 +11,12 @@ SQL is written with `?` placeholders (SQLite's style) and turned into `%s` once 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection
 
 
@@ -24,38 +25,70 @@ def _psycopg(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-@lru_cache(maxsize=1024)
-def _sqlite_in(sql: str, n: int) -> str:
-    return sql.replace("IN (?)", "IN (" + ",".join("?" * n) + ")")
+@lru_cache(maxsize=256)
+def _pg_in(sql: str) -> str:
+    """`IN (?)` takes one array on PostgreSQL: the text stays the same whatever its length."""
+    return _psycopg(sql.replace("IN (?)", "= ANY(?)"))
 
 
-# Bound values per statement, below SQLite's limit (32,766 since 3.32).
-_SQLITE_MAX_VALUES = 30_000
+@lru_cache(maxsize=256)
+def _sqlite_in(sql: str) -> str:
+    """`IN (?)` takes one JSON array on SQLite: the text stays the same whatever its length, so
+    the connection's statement cache holds one prepared statement for it."""
+    return sql.replace("IN (?)", "IN (SELECT value FROM json_each(?))")
 
 
-def _values(width: int, n: int) -> str:
-    row = "(" + ", ".join("?" * width) + ")"
-    return ", ".join([row] * n)
+_json_list = msgspec.json.Encoder().encode
 
 
-@lru_cache(maxsize=512)
-def _insert_sql(table: str, columns: tuple[str, ...], n: int) -> str:
+def _placeholders(width: int) -> str:
+    return "(" + ", ".join("?" * width) + ")"
+
+
+@lru_cache(maxsize=256)
+def _insert_pg(table: str, columns: tuple[str, ...]) -> str:
     # Names come from this code, never from a request (S608); values are bound.
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
-    return head + (_values(len(columns), n) if n else "(" + ", ".join("?" * len(columns)) + ")")
+    names, values = ", ".join(columns), _placeholders(len(columns))
+    return _psycopg(f"INSERT INTO {table} ({names}) VALUES {values}")  # noqa: S608
 
 
-@lru_cache(maxsize=512)
-def _update_sql(table: str, key: str, columns: tuple[str, ...], n: int) -> str:
-    """SQLite: one UPDATE ... FROM (VALUES ...) for n rows; n=0: one row, for executemany."""
-    if not n:
-        sets = ", ".join(f"{c} = ?" for c in columns)
-        return f"UPDATE {table} SET {sets} WHERE {key} = ?"  # noqa: S608
-    sets = ", ".join(f"{c} = v.column{k}" for k, c in enumerate(columns, start=1))
+@lru_cache(maxsize=256)
+def _update_pg(table: str, key: str, columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    return _psycopg(f"UPDATE {table} SET {sets} WHERE {key} = ?")  # noqa: S608
+
+
+def _json_value(k: int, blob: bool) -> str:
+    return f"CAST(j.value ->> {k} AS BLOB)" if blob else f"j.value ->> {k}"
+
+
+@lru_cache(maxsize=256)
+def _insert_sqlite(table: str, columns: tuple[str, ...], blobs: tuple[bool, ...]) -> str:
+    """All the rows in one JSON array of arrays: one statement of constant text, stepped once.
+    (`WHERE true`: SQLite must see where the SELECT ends before an ON CONFLICT clause.)"""
+    values = ", ".join(_json_value(k, blob) for k, blob in enumerate(blobs))
     return (
-        f"UPDATE {table} SET {sets} FROM (VALUES {_values(len(columns) + 1, n)}) AS v"  # noqa: S608
-        f" WHERE {table}.{key} = v.column{len(columns) + 1}"
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values}"  # noqa: S608
+        " FROM json_each(?) AS j WHERE true"
     )
+
+
+@lru_cache(maxsize=256)
+def _update_sqlite(table: str, key: str, columns: tuple[str, ...], blobs: tuple[bool, ...]) -> str:
+    sets = ", ".join(f"{c} = {_json_value(k, blobs[k])}" for k, c in enumerate(columns))
+    return (
+        f"UPDATE {table} SET {sets} FROM json_each(?) AS j"  # noqa: S608
+        f" WHERE {table}.{key} = j.value ->> {len(columns)}"
+    )
+
+
+def _json_rows(rows: Sequence[Sequence[Any]]) -> tuple[str, tuple[bool, ...]]:
+    """The rows as one JSON array, and which columns hold bytes (sent as their UTF-8 text and
+    stored as BLOBs again: the only bytes written this way are JSON documents)."""
+    blobs = tuple(isinstance(v, bytes) for v in rows[0])
+    if any(blobs):
+        rows = [[v.decode() if isinstance(v, bytes) else v for v in row] for row in rows]
+    return _json_list(rows).decode(), blobs
 
 
 @lru_cache(maxsize=256)  # a transaction writes the same few times on many rows
@@ -82,11 +115,8 @@ class Driver:
         self.postgres = conn.dialect.name == "postgresql"
         self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
-    def _sql(self, sql: str, n: int | None = None) -> str:
-        """`IN (?)` takes a list: n placeholders on SQLite, one array on PostgreSQL."""
-        if self.postgres:
-            return _psycopg(sql.replace("IN (?)", "= ANY(?)") if n is not None else sql)
-        return _sqlite_in(sql, n) if n is not None else sql
+    def _sql(self, sql: str) -> str:
+        return _psycopg(sql) if self.postgres else sql
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self._cursor
@@ -97,33 +127,16 @@ class Driver:
         self, sql: str, values: Sequence[Any], after: Sequence[Any] = ()
     ) -> list[tuple[Any, ...]]:
         """`sql` has one `IN (?)`, its first placeholder, which takes `values`."""
-        cursor = self._cursor
-        if self.postgres:
-            cursor.execute(self._sql(sql, 0), (list(values), *after))
-        else:
-            cursor.execute(self._sql(sql, len(values)), (*values, *after))
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        return self.rows_lists(sql, (list(values), *after))
 
     def rows_lists(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """`sql` may hold several `IN (?)`, each taking a list among `params`. For statements
-        off the hot path: the text is worked out on every call."""
+        """`sql` may hold several `IN (?)`, each taking a list among `params`."""
         cursor = self._cursor
         if self.postgres:
-            cursor.execute(_psycopg(sql.replace("IN (?)", "= ANY(?)")), params)
-            return cursor.fetchall()  # type: ignore[no-any-return]
-        parts = sql.split("?")
-        if len(parts) != len(params) + 1:
-            raise ValueError("one value per placeholder")
-        text, flat = [parts[0]], []
-        for value, part in zip(params, parts[1:], strict=True):
-            if isinstance(value, list):
-                text.append(",".join("?" * len(value)))
-                flat.extend(value)
-            else:
-                text.append("?")
-                flat.append(value)
-            text.append(part)
-        cursor.execute("".join(text), flat)
+            cursor.execute(_pg_in(sql), params)
+        else:
+            bound = [_json_list(v).decode() if isinstance(v, list) else v for v in params]
+            cursor.execute(_sqlite_in(sql), bound)
         return cursor.fetchall()  # type: ignore[no-any-return]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -133,10 +146,17 @@ class Driver:
         return cursor.rowcount  # type: ignore[no-any-return]
 
     def insert(self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
-        """Insert rows: on SQLite in multi-row statements, on PostgreSQL by psycopg's pipelined
-        executemany. Python's sqlite3 lets go of the GIL for every row it steps through, and
-        under load each time costs a wait to take it back; one statement steps once."""
-        self._many(rows, len(columns), lambda n: _insert_sql(table, columns, n))
+        """Insert rows with one statement of constant text: on SQLite all the rows as one JSON
+        array, stepped once (Python's sqlite3 lets go of the GIL for every step, and under load
+        each time costs a wait to take it back); on PostgreSQL by psycopg's pipelined
+        executemany."""
+        if not rows:
+            return
+        if self.postgres:
+            self._cursor.executemany(_insert_pg(table, columns), rows)
+            return
+        data, blobs = _json_rows(rows)
+        self._cursor.execute(_insert_sqlite(table, columns, blobs), (data,))
 
     def insert_new(
         self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
@@ -152,34 +172,23 @@ class Driver:
         cursor = self._cursor
         if self.postgres:
             # One constant statement, pipelined: its results come back one set per row.
-            sql = _psycopg(_insert_sql(table, columns, 0) + tail)
-            cursor.executemany(sql, rows, returning=True)
+            cursor.executemany(_insert_pg(table, columns) + tail, rows, returning=True)
             return [row[0] for _ in cursor.results() for row in cursor.fetchall()]
-        inserted: list[Any] = []
-        step = max(1, _SQLITE_MAX_VALUES // len(columns))
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            sql = _insert_sql(table, columns, len(chunk)) + tail
-            cursor.execute(sql, [v for row in chunk for v in row])
-            inserted.extend(row[0] for row in cursor.fetchall())
-        return inserted
+        data, blobs = _json_rows(rows)
+        cursor.execute(_insert_sqlite(table, columns, blobs) + tail, (data,))
+        return [row[0] for row in cursor.fetchall()]
 
     def update(
         self, table: str, key: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
     ) -> None:
-        """Set `columns` of the row whose `key` is each row's last value (see insert)."""
-        self._many(rows, len(columns) + 1, lambda n: _update_sql(table, key, columns, n))
-
-    def _many(self, rows: Sequence[Sequence[Any]], width: int, sql: Callable[[int], str]) -> None:
+        """Set `columns` of the row whose `key` is each row's last value (as `insert` does)."""
         if not rows:
             return
         if self.postgres:
-            self._cursor.executemany(_psycopg(sql(0)), rows)
+            self._cursor.executemany(_update_pg(table, key, columns), rows)
             return
-        step = max(1, _SQLITE_MAX_VALUES // width)
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            self._cursor.execute(sql(len(chunk)), [v for row in chunk for v in row])
+        data, blobs = _json_rows(rows)
+        self._cursor.execute(_update_sqlite(table, key, columns, blobs[:-1]), (data,))
 
     def time(self, value: datetime) -> Any:
         """A datetime as a bound value of a timezone-aware column."""
