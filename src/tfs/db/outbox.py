@@ -3,13 +3,13 @@ a feed."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import uuid_utils
 from sqlalchemy import bindparam, func, select, text, update
 
 from tfs.clock import iso
@@ -91,7 +91,9 @@ class Events:
             ),
             [
                 (
-                    str(uuid.uuid4()),
+                    # UUIDv7, increasing within the process: each new id lands at the right
+                    # edge of the event_id index instead of dirtying a random page of it.
+                    str(uuid_utils.uuid7()),
                     e.type,
                     e.vendor_id,
                     e.mc_order_id,
