@@ -17,7 +17,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 metadata = MetaData(
@@ -151,6 +150,7 @@ events = Table(
     "events",
     metadata,
     Column("event_pk", Id, primary_key=True, autoincrement=True),
+    # UUIDv7 since revision 0006 (earlier rows keep their uuid4): public, so unique.
     Column("event_id", String(36), nullable=False, unique=True),
     Column("type", String(32), nullable=False),
     Column("vendor_id", String(64), nullable=False),
@@ -160,13 +160,9 @@ events = Table(
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("sequence", BigInteger, nullable=True, unique=True),
+    # Stamping finds the unstamped rows (`sequence IS NULL`) in the unique index on sequence;
+    # docs/storage.md says which query needs each index.
     UniqueConstraint("mc_order_id", "revision"),
-    Index(
-        "ix_events_unstamped",
-        "event_pk",
-        postgresql_where=text("sequence IS NULL"),
-        sqlite_where=text("sequence IS NULL"),
-    ),
     Index(None, "vendor_id", "sequence"),
 )
 

@@ -1,0 +1,252 @@
+"""Storage laid out for writing: a database at 0005 with real rows converts to the new layout
+(rows and public event ids intact, the documented index set), and new events get UUIDv7 ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, inspect, text
+
+from conftest import _postgres_database
+from tfs.db.engine import alembic_config, make_engine
+from tfs.db.outbox import ORDER_STATUS_CHANGED, Events, NewEvent
+from tfs.db.store import Store
+
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+# docs/storage.md: every index of the tables a status update writes, by its columns.
+PRIMARY = {
+    "orders": ("mc_order_id",),
+    "order_items": ("item_pk",),
+    "item_history": ("history_pk",),
+    "item_errors": ("error_pk",),
+    "events": ("event_pk",),
+    "nonces": ("consumer_key", "nonce"),
+}
+UNIQUE = {
+    "orders": set(),
+    "order_items": {("mc_order_id", "mc_id")},
+    "item_history": {("item_pk", "fingerprint")},
+    "item_errors": {("item_pk", "fingerprint")},
+    "events": {("event_id",), ("sequence",), ("mc_order_id", "revision")},
+    "nonces": set(),
+}
+INDEXES = {
+    "orders": {
+        ("vendor_id", "updated_at", "mc_order_id"),
+        ("vendor_id", "order_id"),
+        ("vendor_id", "status"),
+    },
+    "order_items": set(),
+    "item_history": {("item_pk", "history_pk")},
+    "item_errors": {("item_pk", "error_pk")},
+    "events": {("vendor_id", "sequence")},
+    "nonces": {("expires_at",)},
+}
+
+
+@pytest.fixture
+def url_at_0005(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, migrated to revision 0005 only."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'layout.db'}"
+        command.upgrade(alembic_config(url), "0005")
+        yield url
+        return
+    for url in _postgres_database():
+        command.upgrade(alembic_config(url), "0005")
+        yield url
+
+
+def _time(engine: Engine, value: datetime) -> Any:
+    """A time as each dialect stores it (SQLite: the service's ISO text in UTC)."""
+    if engine.dialect.name == "sqlite":
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value
+
+
+def _fill(engine: Engine) -> list[tuple[Any, ...]]:
+    """Rows as the service of 0005 wrote them; the events it stored (pk, id, sequence)."""
+    at = _time(engine, T0)
+    with engine.begin() as conn:
+        run = conn.execute
+        run(text("INSERT INTO vendors VALUES ('v1', 'Vendor', :at)"), {"at": at})
+        for n in (1, 2):
+            run(
+                text(
+                    "INSERT INTO orders VALUES (:id, 'v1', :oid, NULL, 'SHIPPED', 3, 'h', :at, :at)"
+                ),
+                {"id": f"mc-{n}", "oid": f"o-{n}", "at": at},
+            )
+            for position in (0, 1):
+                item_pk = n * 10 + position
+                run(
+                    text(
+                        "INSERT INTO order_items (item_pk, mc_order_id, mc_id, quantity, status,"
+                        " position) VALUES (:pk, :id, :mc, 1, 'SHIPPED', :pos)"
+                    ),
+                    {"pk": item_pk, "id": f"mc-{n}", "mc": f"i-{position}", "pos": position},
+                )
+                for fp in ("a", "b"):
+                    run(
+                        text(
+                            "INSERT INTO item_history (item_pk, kind, event_type, fingerprint,"
+                            " received_at) VALUES (:pk, 'status', 'SHIPPED', :fp, :at)"
+                        ),
+                        {"pk": item_pk, "fp": fp, "at": at},
+                    )
+                run(
+                    text(
+                        "INSERT INTO item_errors (item_pk, code, fingerprint, received_at)"
+                        " VALUES (:pk, 'E1', 'e', :at)"
+                    ),
+                    {"pk": item_pk, "at": at},
+                )
+        # Three stamped events and one still waiting for its sequence, with uuid4 ids.
+        for revision, sequence in ((1, 1), (2, 2), (3, 3), (4, None)):
+            run(
+                text(
+                    "INSERT INTO events (event_id, type, vendor_id, mc_order_id, order_id,"
+                    " revision, occurred_at, data, sequence)"
+                    " VALUES (:eid, 'order.status_changed', 'v1', 'mc-1', 'o-1', :rev, :at,"
+                    " :data, :seq)"
+                ),
+                {
+                    "eid": str(uuid.uuid4()),
+                    "rev": revision,
+                    "at": at,
+                    "data": b'{"status":"SHIPPED"}',
+                    "seq": sequence,
+                },
+            )
+        run(
+            text("INSERT INTO nonces VALUES ('key', 'n-1', :at)"),
+            {"at": _time(engine, T0 + timedelta(minutes=5))},
+        )
+    return _events(engine)
+
+
+def _events(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT event_pk, event_id, sequence FROM events ORDER BY event_pk")
+        )
+        return [tuple(r) for r in rows]
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in (*PRIMARY, "vendors")
+        }
+
+
+def _layout(engine: Engine) -> dict[str, tuple[Any, ...]]:
+    """Per table: its primary key, unique constraints and other indexes, by their columns."""
+    found = inspect(engine)
+    layout = {}
+    for table in PRIMARY:
+        primary = tuple(found.get_pk_constraint(table)["constrained_columns"])
+        unique = {tuple(u["column_names"]) for u in found.get_unique_constraints(table)}
+        indexes = {
+            tuple(i["column_names"])
+            for i in found.get_indexes(table)
+            if not i.get("duplicates_constraint")
+        }
+        layout[table] = (primary, unique, indexes)
+    return layout
+
+
+def _documented() -> dict[str, tuple[Any, ...]]:
+    return {t: (PRIMARY[t], UNIQUE[t], INDEXES[t]) for t in PRIMARY}
+
+
+def _index_names(engine: Engine, table: str) -> set[str]:
+    return {str(i["name"]) for i in inspect(engine).get_indexes(table)}
+
+
+def test_a_database_at_0005_converts_with_its_rows_and_event_ids_intact(url_at_0005: str) -> None:
+    engine = make_engine(url_at_0005)
+    try:
+        before = _fill(engine)
+        counts = _counts(engine)
+        assert "ix_events_unstamped" in _index_names(engine, "events")
+
+        command.upgrade(alembic_config(url_at_0005), "head")
+        engine.dispose()
+
+        assert _events(engine) == before
+        assert [r[2] for r in before] == [1, 2, 3, None]
+        assert all(uuid.UUID(r[1]).version == 4 for r in before)
+        assert _counts(engine) == counts
+        assert _layout(engine) == _documented()
+        assert "ix_events_unstamped" not in _index_names(engine, "events")
+
+        # The way back restores the old index, and forward again is the same layout.
+        command.downgrade(alembic_config(url_at_0005), "0005")
+        engine.dispose()
+        assert "ix_events_unstamped" in _index_names(engine, "events")
+        assert _events(engine) == before
+        command.upgrade(alembic_config(url_at_0005), "head")
+        engine.dispose()
+        assert _layout(engine) == _documented()
+    finally:
+        engine.dispose()
+
+
+def test_new_events_get_increasing_uuid7_ids_and_are_stamped_after_the_old(
+    url_at_0005: str,
+) -> None:
+    engine = make_engine(url_at_0005)
+    store = Store(engine)
+    try:
+        before = _fill(engine)
+        command.upgrade(alembic_config(url_at_0005), "head")
+        engine.dispose()
+
+        for revision in range(10, 16):
+            with store.transaction() as tx:
+                Events(tx).add(
+                    [
+                        NewEvent(
+                            ORDER_STATUS_CHANGED,
+                            "v1",
+                            mc_order_id,
+                            None,
+                            revision,
+                            T0,
+                            {"status": "DELIVERED"},
+                        )
+                        for mc_order_id in ("mc-1", "mc-2")
+                    ]
+                )
+        with store.transaction() as tx:
+            # The one left unstamped by 0005 and the twelve new ones, found without the
+            # partial index that 0006 dropped.
+            assert Events(tx).has_unstamped()
+            assert Events(tx).stamp() == 13
+            assert not Events(tx).has_unstamped()
+
+        after = _events(engine)
+        assert after[: len(before) - 1] == before[:-1]
+        assert after[len(before) - 1][:2] == before[-1][:2]
+        new_ids = [r[1] for r in after[len(before) :]]
+        assert len(new_ids) == 12
+        assert all(uuid.UUID(i).version == 7 for i in new_ids)
+        assert new_ids == sorted(new_ids)
+        assert len(set(new_ids)) == len(new_ids)
+        # Stamped in insertion order, after the sequences already given.
+        assert [r[2] for r in after] == list(range(1, 17))
+        with store.transaction(readonly=True) as tx:
+            feed = Events(tx).after(3, 100)
+        assert [e.event_id for e in feed] == [before[-1][1], *new_ids]
+    finally:
+        store.close()
+        engine.dispose()
