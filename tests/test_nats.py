@@ -133,13 +133,13 @@ def test_a_republish_after_a_crash_is_dropped_by_jetstream_as_a_duplicate(
     # As if the relay had died after publishing, before saving how far it got.
     first = outbox(store, vendor.vendor_id)[0].sequence
     with store.transaction() as uow:
-        cursors = Cursors(uow.conn)
+        cursors = Cursors(uow)
         end = cursors.position(NATS)
         cursors.move(NATS, first - 1)
 
     def caught_up() -> bool:
         with store.transaction(readonly=True) as uow:
-            return Cursors(uow.conn).position(NATS) >= end
+            return Cursors(uow).position(NATS) >= end
 
     with RelayThread(store, jetstream):
         wait_for(caught_up, "the relay to publish the tail again")

@@ -10,11 +10,9 @@ from typing import Any
 
 import msgspec
 import uuid_utils
-from sqlalchemy import select
 
 from tfs.clock import iso
-from tfs.db.driver import as_utc
-from tfs.db.tables import events
+from tfs.db.driver import Driver
 from tfs.db.transaction import Transaction
 
 ORDER_PLACED = "order.placed"
@@ -33,6 +31,16 @@ _STAMP = (
     " (SELECT event_pk FROM events WHERE sequence IS NULL ORDER BY event_pk LIMIT ?) AS u) AS t"
     " WHERE events.event_pk = t.event_pk"
 )  # an UPDATE first (no WITH): Python's sqlite3 gives a rowcount only for what starts as DML
+
+
+# The columns of an Event, in the order `event_from_row` reads them.
+EVENT_COLUMNS = (
+    "event_id, type, vendor_id, mc_order_id, order_id, revision, occurred_at, sequence, data"
+)
+_AFTER = f"SELECT {EVENT_COLUMNS} FROM events WHERE sequence > ?"  # noqa: S608
+_BY_VENDOR = " AND vendor_id = ?"
+_BY_ORDER = " AND mc_order_id = ?"
+_PAGE = " ORDER BY sequence LIMIT ?"
 
 
 @dataclass(frozen=True)
@@ -138,24 +146,28 @@ class Events:
         vendor_id: str | None = None,
         mc_order_id: str | None = None,
     ) -> list[Event]:
-        e = events.c
-        query = select(events).where(e.sequence > sequence).order_by(e.sequence).limit(limit)
+        """Stamped events after `sequence`, in order; each filter adds a fixed condition."""
+        text, params = _AFTER, list[Any]([sequence])
         if vendor_id is not None:
-            query = query.where(e.vendor_id == vendor_id)
+            text += _BY_VENDOR
+            params.append(vendor_id)
         if mc_order_id is not None:
-            query = query.where(e.mc_order_id == mc_order_id)
-        return [event_from_row(r) for r in self.conn.execute(query)]
+            text += _BY_ORDER
+            params.append(mc_order_id)
+        params.append(limit)
+        return [event_from_row(r) for r in self.tx.sql.rows(text + _PAGE, params)]
 
 
-def event_from_row(r: Any) -> Event:
+def event_from_row(r: Sequence[Any]) -> Event:
+    """An Event from the EVENT_COLUMNS of a row, by position."""
     return Event(
-        r.event_id,
-        r.type,
-        r.vendor_id,
-        r.mc_order_id,
-        r.order_id,
-        r.revision,
-        as_utc(r.occurred_at),
-        r.sequence,
-        r.data,
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        Driver.read_time(r[6]),
+        r[7],
+        bytes(r[8]),
     )

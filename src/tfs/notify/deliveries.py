@@ -10,22 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    and_,
-    exists,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-
-from tfs.db.driver import as_utc
-from tfs.db.outbox import Event, event_from_row
-from tfs.db.tables import events, webhook_attempts, webhook_deliveries, webhook_subscriptions
-from tfs.notify.cursors import insert_ignoring_duplicates
+from tfs.db.driver import Driver
+from tfs.db.outbox import EVENT_COLUMNS, Event, event_from_row
+from tfs.db.transaction import Transaction
 from tfs.notify.subscriptions import Subscription
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -71,257 +58,244 @@ class DeliveryView:
     log: list[Attempt]
 
 
-def _due(now: datetime) -> list[ColumnElement[bool]]:
-    """Pending, its time come, not leased, and no earlier revision of the same order still
-    pending for the same subscription: the last is what keeps each order in revision order."""
-    d = webhook_deliveries.c
-    earlier = webhook_deliveries.alias("earlier")
-    blocked = exists().where(
-        earlier.c.subscription_id == d.subscription_id,
-        earlier.c.mc_order_id == d.mc_order_id,
-        earlier.c.revision < d.revision,
-        earlier.c.state == PENDING,
+# Pending, its time come, not leased, and no earlier revision of the same order still pending
+# for the same subscription: the last is what keeps each order in revision order. Binds: now,
+# now.
+_DUE = (
+    " AND d.state = 'pending' AND d.next_attempt_at <= ?"
+    " AND (d.lease_until IS NULL OR d.lease_until < ?)"
+    " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries AS earlier"
+    " WHERE earlier.subscription_id = d.subscription_id"
+    " AND earlier.mc_order_id = d.mc_order_id AND earlier.revision < d.revision"
+    " AND earlier.state = 'pending')"
+)
+_FAN_OUT_EVENTS = (
+    "SELECT event_pk, vendor_id, mc_order_id, revision, sequence FROM events"
+    " WHERE sequence > ? ORDER BY sequence LIMIT ?"
+)
+_DELIVERY_COLUMNS = (
+    "subscription_id",
+    "event_pk",
+    "mc_order_id",
+    "revision",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "updated_at",
+)
+_HAS_DUE = (
+    "SELECT d.delivery_id FROM webhook_deliveries AS d WHERE d.subscription_id IN"  # noqa: S608
+    " (SELECT subscription_id FROM webhook_subscriptions WHERE enabled = ?)" + _DUE + " LIMIT 1"
+)
+_DUE_OF = (
+    "SELECT d.delivery_id FROM webhook_deliveries AS d WHERE d.subscription_id = ?"  # noqa: S608
+    + _DUE
+    + " ORDER BY d.next_attempt_at, d.delivery_id LIMIT ?"
+)
+# Rows another relay is claiming right now are skipped, not waited for (PostgreSQL; SQLite has
+# one writer and no row locks).
+_CLAIM = _DUE_OF + " FOR UPDATE OF d SKIP LOCKED"
+_EVENT_OF_DELIVERY = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
+_CLAIMED = (
+    "SELECT d.delivery_id, d.subscription_id, d.lease_token, d.attempts,"  # noqa: S608
+    f" d.first_attempt_at, s.url, s.secret, {_EVENT_OF_DELIVERY} FROM webhook_deliveries AS d"
+    " JOIN webhook_subscriptions AS s ON s.subscription_id = d.subscription_id"
+    " JOIN events AS e ON e.event_pk = d.event_pk"
+    " WHERE d.delivery_id IN (?) ORDER BY e.sequence"
+)
+_SETTLE = (
+    "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,"
+    " first_attempt_at = coalesce(first_attempt_at, ?), lease_until = NULL,"
+    " lease_token = NULL, updated_at = ? WHERE delivery_id = ? AND lease_token = ?"
+)
+_EXISTS = "SELECT 1 FROM webhook_deliveries WHERE delivery_id = ?"
+_LOG = (
+    "INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms, error)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_STATE = "SELECT state FROM webhook_deliveries WHERE delivery_id = ?"
+_RESEND = (
+    "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?,"
+    " first_attempt_at = NULL, lease_until = NULL, lease_token = NULL, updated_at = ? WHERE "
+)
+_RESEND_ONE = _RESEND + "delivery_id = ?"
+_IN_RANGE = "SELECT event_pk FROM events WHERE sequence BETWEEN ? AND ?"
+_OF_VENDOR = " AND vendor_id = ?"
+_REPLAYED = "SELECT event_pk, mc_order_id, revision FROM events WHERE sequence BETWEEN ? AND ?"
+_RESEND_RANGE = _RESEND + "subscription_id = ? AND event_pk IN (" + _IN_RANGE
+_RECENT = (
+    "SELECT d.delivery_id, d.subscription_id, e.event_id, e.sequence, d.mc_order_id,"
+    " d.revision, d.state, d.attempts, d.next_attempt_at FROM webhook_deliveries AS d"
+    " JOIN events AS e ON e.event_pk = d.event_pk WHERE 1 = 1"
+)
+_FAILED = " AND (d.state = 'dead' OR (d.state = 'pending' AND d.attempts > 0))"
+_OF_SUBSCRIPTION = " AND d.subscription_id = ?"
+_NEWEST = " ORDER BY d.delivery_id DESC LIMIT ?"
+_ATTEMPTS = (
+    "SELECT delivery_id, attempted_at, status_code, latency_ms, error FROM webhook_attempts"
+    " WHERE delivery_id IN (?) ORDER BY attempt_id"
+)
+
+
+def _claimed(r: Sequence[Any]) -> Claimed:
+    return Claimed(
+        r[0],
+        r[1],
+        r[5],
+        r[6],
+        r[2],
+        r[3],
+        None if r[4] is None else Driver.read_time(r[4]),
+        event_from_row(r[7:]),
     )
-    return [
-        d.state == PENDING,
-        d.next_attempt_at <= now,
-        or_(d.lease_until.is_(None), d.lease_until < now),
-        ~blocked,
-    ]
+
+
+def _view(r: Sequence[Any], log: list[Attempt]) -> DeliveryView:
+    return DeliveryView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Driver.read_time(r[8]), log)
+
+
+def _attempt(r: Sequence[Any]) -> Attempt:
+    """An attempt from the columns after its delivery_id."""
+    return Attempt(Driver.read_time(r[1]), r[2], r[3], r[4])
 
 
 class Deliveries:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, tx: Transaction) -> None:
+        self.sql = tx.sql
 
     def fan_out(
         self, subscriptions: Sequence[Subscription], after: int, limit: int, now: datetime
     ) -> int:
         """Deliveries for the stamped events after `after` (at most `limit` events); returns
         the last sequence looked at (`after` when there was none)."""
-        e = events.c
-        rows = self.conn.execute(
-            select(e.event_pk, e.vendor_id, e.mc_order_id, e.revision, e.sequence)
-            .where(e.sequence > after)
-            .order_by(e.sequence)
-            .limit(limit)
-        ).all()
+        rows = self.sql.rows(_FAN_OUT_EVENTS, (after, limit))
         new = [
-            _pending(s.subscription_id, r, now)
+            self._pending(s.subscription_id, r[0], r[2], r[3], now)
             for r in rows
             for s in subscriptions
-            if r.sequence > s.start_after and s.vendor_id in (None, r.vendor_id)
+            if r[4] > s.start_after and s.vendor_id in (None, r[1])
         ]
-        if new:
-            self.conn.execute(insert_ignoring_duplicates(self.conn, webhook_deliveries), new)
-        return int(rows[-1].sequence) if rows else after
+        self.sql.insert_new("webhook_deliveries", _DELIVERY_COLUMNS, new)
+        return int(rows[-1][4]) if rows else after
+
+    def _pending(
+        self, subscription_id: int, event_pk: int, mc_order_id: str, revision: int, now: datetime
+    ) -> tuple[Any, ...]:
+        """A new delivery row (_DELIVERY_COLUMNS): one event to one subscription, due now."""
+        at = self.sql.time(now)
+        return (subscription_id, event_pk, mc_order_id, revision, PENDING, 0, at, at)
 
     def has_due(self, now: datetime) -> bool:
         """Whether any enabled subscription has a delivery to claim (a read: cheap to ask)."""
-        d, s = webhook_deliveries.c, webhook_subscriptions.c
-        enabled = select(s.subscription_id).where(s.enabled.is_(True))
-        query = select(d.delivery_id).where(d.subscription_id.in_(enabled), *_due(now))
-        return self.conn.execute(query.limit(1)).first() is not None
+        at = self.sql.time(now)
+        return bool(self.sql.rows(_HAS_DUE, (True, at, at)))
 
     def claim(
         self, capacity: Mapping[int, int], now: datetime, until: datetime, token: str
     ) -> list[Claimed]:
-        """Lease due deliveries (see `_due`), at most `capacity[subscription]` each.
+        """Lease due deliveries (see `_DUE`), at most `capacity[subscription]` each.
 
         On PostgreSQL, rows another relay is claiming right now are skipped, not waited for.
         """
-        d = webhook_deliveries.c
+        sql = self.sql
+        at = sql.time(now)
+        text = _CLAIM if sql.postgres else _DUE_OF
         picked: list[int] = []
         for subscription_id, free in capacity.items():
             if free <= 0:
                 continue
-            query = (
-                select(d.delivery_id)
-                .where(d.subscription_id == subscription_id, *_due(now))
-                .order_by(d.next_attempt_at, d.delivery_id)
-                .limit(free)
-                .with_for_update(skip_locked=True, of=webhook_deliveries)
-            )
-            picked += self.conn.execute(query).scalars().all()
+            picked += [r[0] for r in sql.rows(text, (subscription_id, at, at, free))]
         if not picked:
             return []
-        self.conn.execute(
-            update(webhook_deliveries)
-            .where(d.delivery_id.in_(picked))
-            .values(lease_until=until, lease_token=token)
+        lease = sql.time(until)
+        sql.update(
+            "webhook_deliveries",
+            "delivery_id",
+            ("lease_until", "lease_token"),
+            [(lease, token, delivery_id) for delivery_id in picked],
         )
-        return self._claimed(picked)
-
-    def _claimed(self, delivery_ids: list[int]) -> list[Claimed]:
-        d, s = webhook_deliveries.c, webhook_subscriptions.c
-        query = (
-            select(
-                d.delivery_id,
-                d.subscription_id,
-                d.lease_token,
-                d.attempts,
-                d.first_attempt_at,
-                s.url,
-                s.secret,
-                events,
-            )
-            .join(webhook_subscriptions, s.subscription_id == d.subscription_id)
-            .join(events, events.c.event_pk == d.event_pk)
-            .where(d.delivery_id.in_(delivery_ids))
-            .order_by(events.c.sequence)
-        )
-        return [
-            Claimed(
-                r.delivery_id,
-                r.subscription_id,
-                r.url,
-                r.secret,
-                r.lease_token,
-                r.attempts,
-                None if r.first_attempt_at is None else as_utc(r.first_attempt_at),
-                event_from_row(r),
-            )
-            for r in self.conn.execute(query)
-        ]
+        return [_claimed(r) for r in sql.rows_in(_CLAIMED, picked)]
 
     def record(
         self, claimed: Claimed, attempt: Attempt, state: str, next_attempt_at: datetime
     ) -> bool:
         """Log the attempt; settle the delivery if this relay still holds its lease."""
-        d = webhook_deliveries.c
-        result = self.conn.execute(
-            update(webhook_deliveries)
-            .where(d.delivery_id == claimed.delivery_id, d.lease_token == claimed.lease_token)
-            .values(
-                state=state,
-                attempts=d.attempts + 1,
-                next_attempt_at=next_attempt_at,
-                first_attempt_at=func.coalesce(d.first_attempt_at, attempt.attempted_at),
-                lease_until=None,
-                lease_token=None,
-                updated_at=attempt.attempted_at,
-            )
+        sql = self.sql
+        at = sql.time(attempt.attempted_at)
+        settled = sql.execute(
+            _SETTLE,
+            (
+                state,
+                sql.time(next_attempt_at),
+                at,
+                at,
+                claimed.delivery_id,
+                claimed.lease_token,
+            ),
         )
-        still_there = self.conn.execute(
-            select(d.delivery_id).where(d.delivery_id == claimed.delivery_id)
-        ).first()
-        if still_there is not None:
-            self.conn.execute(
-                insert(webhook_attempts).values(
-                    delivery_id=claimed.delivery_id,
-                    attempted_at=attempt.attempted_at,
-                    status_code=attempt.status_code,
-                    latency_ms=attempt.latency_ms,
-                    error=attempt.error[:500] if attempt.error else None,
-                )
+        if sql.rows(_EXISTS, (claimed.delivery_id,)):
+            sql.execute(
+                _LOG,
+                (
+                    claimed.delivery_id,
+                    at,
+                    attempt.status_code,
+                    attempt.latency_ms,
+                    attempt.error[:500] if attempt.error else None,
+                ),
             )
-        return result.rowcount > 0
+        return settled > 0
 
     def get_state(self, delivery_id: int) -> str | None:
-        d = webhook_deliveries.c
-        return self.conn.execute(select(d.state).where(d.delivery_id == delivery_id)).scalar()
+        rows = self.sql.rows(_STATE, (delivery_id,))
+        return rows[0][0] if rows else None
 
     def resend_one(self, delivery_id: int, now: datetime) -> None:
-        self._resend(now, webhook_deliveries.c.delivery_id == delivery_id)
-
-    def _resend(self, now: datetime, *conditions: Any) -> int:
-        """Send these deliveries (again) from now, with a fresh retry window.
+        """Send the delivery (again) from now, with a fresh retry window.
 
         One in flight loses its lease: the attempt under way is still logged, but cannot
         settle the delivery, which goes out once more as asked.
         """
-        result = self.conn.execute(
-            update(webhook_deliveries)
-            .where(*conditions)
-            .values(
-                state=PENDING,
-                next_attempt_at=now,
-                first_attempt_at=None,
-                lease_until=None,
-                lease_token=None,
-                updated_at=now,
-            )
-        )
-        return result.rowcount
+        at = self.sql.time(now)
+        self.sql.execute(_RESEND_ONE, (at, at, delivery_id))
 
     def replay_range(self, subscription: Subscription, first: int, last: int, now: datetime) -> int:
         """Deliver the events numbered first..last (those the subscription's filter lets
-        through) to it again, or for the first time."""
-        e, d = events.c, webhook_deliveries.c
-        in_range = select(e.event_pk).where(e.sequence.between(first, last))
+        through) to it again, or for the first time (see `resend_one`)."""
+        sql = self.sql
+        in_range: list[Any] = [first, last]
+        vendor = ""
         if subscription.vendor_id is not None:
-            in_range = in_range.where(e.vendor_id == subscription.vendor_id)
-        rows = self.conn.execute(
-            select(e.event_pk, e.mc_order_id, e.revision).where(e.event_pk.in_(in_range))
-        ).all()
-        if rows:
-            self.conn.execute(
-                insert_ignoring_duplicates(self.conn, webhook_deliveries),
-                [_pending(subscription.subscription_id, r, now) for r in rows],
-            )
-        self._resend(
-            now,
-            d.subscription_id == subscription.subscription_id,
-            d.event_pk.in_(in_range),
+            vendor = _OF_VENDOR
+            in_range.append(subscription.vendor_id)
+        rows = sql.rows(_REPLAYED + vendor, in_range)
+        sql.insert_new(
+            "webhook_deliveries",
+            _DELIVERY_COLUMNS,
+            [self._pending(subscription.subscription_id, r[0], r[1], r[2], now) for r in rows],
         )
+        at = sql.time(now)
+        sql.execute(_RESEND_RANGE + vendor + ")", (at, at, subscription.subscription_id, *in_range))
         return len(rows)
 
     def recent(
         self, *, failed_only: bool, subscription_id: int | None, limit: int
     ) -> list[DeliveryView]:
-        d, e = webhook_deliveries.c, events.c
-        query = (
-            select(webhook_deliveries, e.event_id, e.sequence)
-            .join(events, e.event_pk == d.event_pk)
-            .order_by(d.delivery_id.desc())
-            .limit(limit)
-        )
+        text, params = _RECENT, list[Any]()
         if failed_only:
-            query = query.where(or_(d.state == DEAD, and_(d.state == PENDING, d.attempts > 0)))
+            text += _FAILED
         if subscription_id is not None:
-            query = query.where(d.subscription_id == subscription_id)
-        rows = self.conn.execute(query).all()
-        logs = self._attempts([r.delivery_id for r in rows])
-        return [
-            DeliveryView(
-                r.delivery_id,
-                r.subscription_id,
-                r.event_id,
-                r.sequence,
-                r.mc_order_id,
-                r.revision,
-                r.state,
-                r.attempts,
-                as_utc(r.next_attempt_at),
-                logs.get(r.delivery_id, []),
-            )
-            for r in rows
-        ]
+            text += _OF_SUBSCRIPTION
+            params.append(subscription_id)
+        params.append(limit)
+        rows = self.sql.rows(text + _NEWEST, params)
+        logs = self._attempts([r[0] for r in rows])
+        return [_view(r, logs.get(r[0], [])) for r in rows]
 
     def _attempts(self, delivery_ids: list[int]) -> dict[int, list[Attempt]]:
-        a = webhook_attempts.c
         logs: dict[int, list[Attempt]] = {}
         if not delivery_ids:
             return logs
-        query = (
-            select(webhook_attempts).where(a.delivery_id.in_(delivery_ids)).order_by(a.attempt_id)
-        )
-        for r in self.conn.execute(query):
-            logs.setdefault(r.delivery_id, []).append(
-                Attempt(as_utc(r.attempted_at), r.status_code, r.latency_ms, r.error)
-            )
+        for r in self.sql.rows_in(_ATTEMPTS, delivery_ids):
+            logs.setdefault(r[0], []).append(_attempt(r))
         return logs
-
-
-def _pending(subscription_id: int, event: Any, now: datetime) -> dict[str, Any]:
-    """A new delivery row: one event to one subscription, due now."""
-    return {
-        "subscription_id": subscription_id,
-        "event_pk": event.event_pk,
-        "mc_order_id": event.mc_order_id,
-        "revision": event.revision,
-        "state": PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "updated_at": now,
-    }

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
-
-from tfs.db.driver import as_utc
-from tfs.db.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
-from tfs.notify.cursors import last_sequence
+from tfs.db.driver import Driver
+from tfs.db.transaction import Transaction
+from tfs.notify.cursors import LAST_SEQUENCE
 
 
 @dataclass(frozen=True)
@@ -24,71 +23,56 @@ class Subscription:
     created_at: datetime
 
 
-def _subscription(r: Any) -> Subscription:
-    return Subscription(
-        r.subscription_id,
-        r.url,
-        r.vendor_id,
-        r.secret,
-        r.enabled,
-        r.start_after,
-        as_utc(r.created_at),
-    )
+# The columns of a Subscription, in the order `_subscription` reads them.
+_COLUMNS = "subscription_id, url, vendor_id, secret, enabled, start_after, created_at"
+_ADD = (
+    "INSERT INTO webhook_subscriptions (url, vendor_id, secret, enabled, start_after, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) RETURNING subscription_id"
+)
+_ALL = f"SELECT {_COLUMNS} FROM webhook_subscriptions ORDER BY subscription_id"  # noqa: S608
+_ENABLED = (
+    f"SELECT {_COLUMNS} FROM webhook_subscriptions WHERE enabled = ?"  # noqa: S608
+    " ORDER BY subscription_id"
+)
+_GET = f"SELECT {_COLUMNS} FROM webhook_subscriptions WHERE subscription_id = ?"  # noqa: S608
+_SET_ENABLED = "UPDATE webhook_subscriptions SET enabled = ? WHERE subscription_id = ?"
+_REMOVE_ATTEMPTS = (
+    "DELETE FROM webhook_attempts WHERE delivery_id IN"
+    " (SELECT delivery_id FROM webhook_deliveries WHERE subscription_id = ?)"
+)
+_REMOVE_DELIVERIES = "DELETE FROM webhook_deliveries WHERE subscription_id = ?"
+_REMOVE = "DELETE FROM webhook_subscriptions WHERE subscription_id = ?"
+
+
+def _subscription(r: Sequence[Any]) -> Subscription:
+    return Subscription(r[0], r[1], r[2], r[3], bool(r[4]), r[5], Driver.read_time(r[6]))
 
 
 class Subscriptions:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, tx: Transaction) -> None:
+        self.sql = tx.sql
 
     def add(self, url: str, vendor_id: str | None, secret: str, now: datetime) -> int:
         """A new subscription hears the events stamped from now on."""
-        last = self.conn.execute(last_sequence()).scalar_one()
-        result = self.conn.execute(
-            insert(webhook_subscriptions).values(
-                url=url,
-                vendor_id=vendor_id,
-                secret=secret,
-                enabled=True,
-                start_after=last,
-                created_at=now,
-            )
-        )
-        pk = result.inserted_primary_key
-        assert pk is not None
-        return int(pk[0])
+        sql = self.sql
+        last = sql.rows(LAST_SEQUENCE)[0][0]
+        rows = sql.rows(_ADD, (url, vendor_id, secret, True, last, sql.time(now)))
+        return int(rows[0][0])
 
     def all(self, *, enabled_only: bool = False) -> list[Subscription]:
-        s = webhook_subscriptions.c
-        query = select(webhook_subscriptions).order_by(s.subscription_id)
-        if enabled_only:
-            query = query.where(s.enabled.is_(True))
-        return [_subscription(r) for r in self.conn.execute(query)]
+        rows = self.sql.rows(_ENABLED, (True,)) if enabled_only else self.sql.rows(_ALL)
+        return [_subscription(r) for r in rows]
 
     def get(self, subscription_id: int) -> Subscription | None:
-        s = webhook_subscriptions.c
-        row = self.conn.execute(
-            select(webhook_subscriptions).where(s.subscription_id == subscription_id)
-        ).first()
-        return None if row is None else _subscription(row)
+        rows = self.sql.rows(_GET, (subscription_id,))
+        return _subscription(rows[0]) if rows else None
 
     def set_enabled(self, subscription_id: int, enabled: bool) -> bool:
-        s = webhook_subscriptions.c
-        result = self.conn.execute(
-            update(webhook_subscriptions)
-            .where(s.subscription_id == subscription_id)
-            .values(enabled=enabled)
-        )
-        return result.rowcount > 0
+        return self.sql.execute(_SET_ENABLED, (enabled, subscription_id)) > 0
 
     def remove(self, subscription_id: int) -> bool:
         """Forget the subscription with its deliveries and their attempts."""
-        d = webhook_deliveries.c
-        mine = select(d.delivery_id).where(d.subscription_id == subscription_id)
-        self.conn.execute(delete(webhook_attempts).where(webhook_attempts.c.delivery_id.in_(mine)))
-        self.conn.execute(delete(webhook_deliveries).where(d.subscription_id == subscription_id))
-        result = self.conn.execute(
-            delete(webhook_subscriptions).where(
-                webhook_subscriptions.c.subscription_id == subscription_id
-            )
-        )
-        return result.rowcount > 0
+        sql = self.sql
+        sql.execute(_REMOVE_ATTEMPTS, (subscription_id,))
+        sql.execute(_REMOVE_DELIVERIES, (subscription_id,))
+        return sql.execute(_REMOVE, (subscription_id,)) > 0

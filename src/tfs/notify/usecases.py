@@ -50,24 +50,24 @@ def add_subscription(
             raise UnknownVendor(f"Vendor {vendor_id} does not exist.")
         # Not while a relay fans out: it would not see the new subscription, yet move past
         # events the subscription should hear.
-        Cursors(tx.conn).lock(FANOUT)
-        return Subscriptions(tx.conn).add(url, vendor_id, secret, now)
+        Cursors(tx).lock(FANOUT)
+        return Subscriptions(tx).add(url, vendor_id, secret, now)
 
 
 def list_subscriptions(store: Store) -> list[Subscription]:
     with store.transaction(readonly=True) as tx:
-        return Subscriptions(tx.conn).all()
+        return Subscriptions(tx).all()
 
 
 def set_subscription_enabled(store: Store, subscription_id: int, enabled: bool) -> None:
     with store.transaction() as tx:
-        if not Subscriptions(tx.conn).set_enabled(subscription_id, enabled):
+        if not Subscriptions(tx).set_enabled(subscription_id, enabled):
             raise SubscriptionNotFound()
 
 
 def remove_subscription(store: Store, subscription_id: int) -> None:
     with store.transaction() as tx:
-        if not Subscriptions(tx.conn).remove(subscription_id):
+        if not Subscriptions(tx).remove(subscription_id):
             raise SubscriptionNotFound()
 
 
@@ -82,18 +82,18 @@ def fan_out(store: Store, now: datetime) -> int:
     cursor row is locked for the transaction, so relays fan out one at a time, each event once.
     """
     with store.transaction(readonly=True) as tx:
-        cursors = Cursors(tx.conn)
+        cursors = Cursors(tx)
         latest = cursors.end()
         if cursors.position(FANOUT) >= latest:
             return 0
     with store.transaction() as tx:
-        cursors = Cursors(tx.conn)
+        cursors = Cursors(tx)
         after = cursors.lock(FANOUT)
-        subscriptions = Subscriptions(tx.conn).all()
+        subscriptions = Subscriptions(tx).all()
         # Nothing before the oldest subscription's start concerns anyone: skip it at once.
         floor = min((s.start_after for s in subscriptions), default=latest)
         start = max(after, floor)
-        last = Deliveries(tx.conn).fan_out(subscriptions, start, FANOUT_BATCH, now)
+        last = Deliveries(tx).fan_out(subscriptions, start, FANOUT_BATCH, now)
         if last > after:
             cursors.move(FANOUT, last)
         return last - after
@@ -108,15 +108,15 @@ def claim_deliveries(
 ) -> list[Claimed]:
     """Lease what is due, up to `per_subscription` in flight for each enabled subscription."""
     with store.transaction(readonly=True) as tx:
-        if not Deliveries(tx.conn).has_due(now):
+        if not Deliveries(tx).has_due(now):
             return []
     with store.transaction() as tx:
         capacity = {
             s.subscription_id: per_subscription - in_flight.get(s.subscription_id, 0)
-            for s in Subscriptions(tx.conn).all(enabled_only=True)
+            for s in Subscriptions(tx).all(enabled_only=True)
         }
         token = secrets.token_hex(16)
-        return Deliveries(tx.conn).claim(capacity, now, now + lease, token)
+        return Deliveries(tx).claim(capacity, now, now + lease, token)
 
 
 def outcome(claimed: Claimed, attempt: Attempt, policy: RetryPolicy, jitter: float) -> Outcome:
@@ -133,7 +133,7 @@ def record_attempt(
     """Log the attempt and settle or reschedule the delivery; returns its new state."""
     result = outcome(claimed, attempt, policy, jitter)
     with store.transaction() as tx:
-        Deliveries(tx.conn).record(claimed, attempt, result.state, result.next_attempt_at)
+        Deliveries(tx).record(claimed, attempt, result.state, result.next_attempt_at)
     return result.state
 
 
@@ -141,7 +141,7 @@ def list_deliveries(
     store: Store, *, failed_only: bool = False, subscription_id: int | None = None, limit: int = 50
 ) -> list[DeliveryView]:
     with store.transaction(readonly=True) as tx:
-        return Deliveries(tx.conn).recent(
+        return Deliveries(tx).recent(
             failed_only=failed_only, subscription_id=subscription_id, limit=limit
         )
 
@@ -149,7 +149,7 @@ def list_deliveries(
 def replay_delivery(store: Store, delivery_id: int, now: datetime) -> None:
     """Send a dead-lettered delivery again, with a fresh retry window."""
     with store.transaction() as tx:
-        deliveries = Deliveries(tx.conn)
+        deliveries = Deliveries(tx)
         state = deliveries.get_state(delivery_id)
         if state is None:
             raise DeliveryNotFound()
@@ -161,10 +161,10 @@ def replay_delivery(store: Store, delivery_id: int, now: datetime) -> None:
 def replay_events(store: Store, subscription_id: int, first: int, last: int, now: datetime) -> int:
     """Send the events numbered first..last to one subscription again; returns how many."""
     with store.transaction() as tx:
-        subscription = Subscriptions(tx.conn).get(subscription_id)
+        subscription = Subscriptions(tx).get(subscription_id)
         if subscription is None:
             raise SubscriptionNotFound()
-        return Deliveries(tx.conn).replay_range(subscription, first, last, now)
+        return Deliveries(tx).replay_range(subscription, first, last, now)
 
 
 # --- NATS -------------------------------------------------------------------------------------
@@ -173,18 +173,18 @@ def replay_events(store: Store, subscription_id: int, first: int, last: int, now
 def lease_nats_cursor(store: Store, owner: str, now: datetime, lease: timedelta) -> int | None:
     """The position to publish from, if this relay is (now) the one publishing to NATS."""
     with store.transaction() as tx:
-        return Cursors(tx.conn).lease(NATS, owner, now, now + lease)
+        return Cursors(tx).lease(NATS, owner, now, now + lease)
 
 
 def advance_nats_cursor(store: Store, owner: str, position: int) -> bool:
     with store.transaction() as tx:
-        return Cursors(tx.conn).advance(NATS, owner, position)
+        return Cursors(tx).advance(NATS, owner, position)
 
 
 def release_nats_cursor(store: Store, owner: str) -> None:
     """A relay that stops lets another publish at once, without waiting for its lease."""
     with store.transaction() as tx:
-        Cursors(tx.conn).release(NATS, owner)
+        Cursors(tx).release(NATS, owner)
 
 
 def events_after(store: Store, position: int, limit: int) -> list[Event]:
