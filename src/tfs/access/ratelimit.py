@@ -14,18 +14,20 @@ finish, in SQLite's busy handler, which sleeps, and gave seconds-long tails.
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+import psycopg
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Engine, create_engine, delete, event, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
+from tfs.db.driver import Driver
 from tfs.db.sqlite_writer import SqliteWriterLock
 from tfs.db.tables import rate_limits
 from tfs.errors import ConfigurationError, RateLimitExceeded
@@ -89,6 +91,24 @@ class LocalStorage(Storage):
             self._counters.pop(key, None)
 
 
+# One upsert per request: a counter whose window has passed starts again from this request.
+_INCR = (
+    "INSERT INTO rate_limits (key, count, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET"
+    " count = CASE WHEN rate_limits.expires_at <= ? THEN excluded.count"
+    " ELSE rate_limits.count + excluded.count END,"
+    " expires_at = CASE WHEN rate_limits.expires_at <= ? THEN excluded.expires_at"
+    " ELSE rate_limits.expires_at END"
+    " RETURNING count"
+)
+_ROW = "SELECT count, expires_at FROM rate_limits WHERE key = ?"
+_RESET = "DELETE FROM rate_limits"
+_CLEAR = "DELETE FROM rate_limits WHERE key = ?"
+_PURGE = "DELETE FROM rate_limits WHERE expires_at <= ?"
+# What a statement run through the Driver raises: the DBAPI's own errors, not SQLAlchemy's.
+_DATABASE_ERRORS = (DBAPIError, sqlite3.Error, psycopg.Error)
+
+
 class DatabaseStorage(Storage):
     """A `limits` storage on the service's own database (SQLite or PostgreSQL)."""
 
@@ -104,67 +124,50 @@ class DatabaseStorage(Storage):
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
-        return DBAPIError
+        return _DATABASE_ERRORS
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(rate_limits).values(key=key, count=amount, expires_at=now + expiry)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[rate_limits.c.key],
-            set_={
-                "count": text(
-                    "CASE WHEN rate_limits.expires_at <= :now THEN excluded.count "
-                    "ELSE rate_limits.count + excluded.count END"
-                ).bindparams(now=now),
-                "expires_at": text(
-                    "CASE WHEN rate_limits.expires_at <= :now2 THEN excluded.expires_at "
-                    "ELSE rate_limits.expires_at END"
-                ).bindparams(now2=now),
-            },
-        ).returning(rate_limits.c.count)
         with self._lock, self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
+            sql = Driver(conn)
+            if sql.postgres:
                 # A counter lost in a crash costs nothing; do not wait for the disk.
-                conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            count: int = conn.execute(stmt).scalar_one()
-        return count
+                sql.execute("SET LOCAL synchronous_commit TO OFF")
+            rows = sql.rows(_INCR, (key, amount, now + expiry, now, now))
+        return int(rows[0][0])
 
-    def _row(self, key: str) -> Any:
+    def _row(self, key: str) -> tuple[Any, ...] | None:
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(rate_limits.c.count, rate_limits.c.expires_at).where(
-                    rate_limits.c.key == key
-                )
-            ).first()
+            rows = Driver(conn).rows(_ROW, (key,))
+        return rows[0] if rows else None
 
     def get(self, key: str) -> int:
         row = self._row(key)
-        return int(row.count) if row is not None and row.expires_at > time.time() else 0
+        return int(row[0]) if row is not None and row[1] > time.time() else 0
 
     def get_expiry(self, key: str) -> float:
         row = self._row(key)
-        return float(row.expires_at) if row is not None else time.time()
+        return float(row[1]) if row is not None else time.time()
 
     def check(self) -> bool:
         try:
             with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except DBAPIError:
+                Driver(conn).rows("SELECT 1")
+        except _DATABASE_ERRORS:
             return False
         return True
 
     def reset(self) -> int | None:
         with self._lock, self.engine.begin() as conn:
-            return conn.execute(delete(rate_limits)).rowcount
+            return Driver(conn).execute(_RESET)
 
     def clear(self, key: str) -> None:
         with self._lock, self.engine.begin() as conn:
-            conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
+            Driver(conn).execute(_CLEAR, (key,))
 
     def purge_expired(self) -> None:
         with self._lock, self.engine.begin() as conn:
-            conn.execute(delete(rate_limits).where(rate_limits.c.expires_at <= time.time()))
+            Driver(conn).execute(_PURGE, (time.time(),))
 
 
 def parse_rate(raw: str | None) -> RateLimitItem | None:
