@@ -1,10 +1,12 @@
-"""Driver-level SQL for the few statements every status update (and batch placement) runs.
+"""The one way the service runs SQL: plain statement texts on the DBAPI connection.
 
-SQLAlchemy Core builds, caches and binds a statement in tens of microseconds of Python, and
-converts every row it returns; for the hot path's dozen statements per request that was about
-half the CPU of a request (docs/performance.md). The statements here are plain SQL text, run on
-the same DBAPI connection and in the same transaction as the unit of work around them, with
-values converted the way SQLAlchemy stores them, so that both read each other's rows.
+SQLAlchemy Core is kept for the schema (`tfs.db.tables`) and the Alembic migrations only. Every
+statement the service runs is a constant text here or in a repository, run on the DBAPI
+connection under a SQLAlchemy Connection, in the same transaction as the unit of work around it:
+Core's building, caching and binding of a statement, and its conversion of every row, cost tens
+of microseconds each (docs/performance.md), and a constant text is what SQLite's statement cache
+and PostgreSQL's prepared statements reuse. Values are bound the way SQLAlchemy's column types
+store them, so that rows read the same through Core (migrations, tools).
 
 SQL is written with `?` placeholders (SQLite's style) and turned into `%s` once for psycopg.
 """
