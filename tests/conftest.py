@@ -270,6 +270,7 @@ def add_credential(
             extra.get("revoked", False),
             extra.get("is_demo", False),
             now(),
+            frozenset(extra.get("programs", ())),
         ),
     )
     return consumer_key
@@ -298,6 +299,18 @@ def vendor(make_vendor: Callable[..., Client]) -> Client:
 def platform(store: Store, server: LiveServer) -> Client:
     key = private_key(1)
     return Client(server.url, add_credential(store, "platform", None, key), key)
+
+
+@pytest.fixture
+def make_customer(store: Store, server: LiveServer) -> Callable[..., Client]:
+    """A program customer's credential bound to these programs, and a client signing as it."""
+
+    def make(*programs: int, url: str | None = None) -> Client:
+        key = private_key(2)
+        consumer_key = add_credential(store, "customer", None, key, programs=programs)
+        return Client(url or server.url, consumer_key, key)
+
+    return make
 
 
 @dataclass

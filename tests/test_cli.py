@@ -264,19 +264,45 @@ def test_registering_a_consumer_key_twice_exits_1(tfs: Tfs, vendor_id: str, tmp_
     [
         pytest.param([], id="neither-vendor-nor-platform"),
         pytest.param(["--vendor", "{vendor}", "--platform"], id="both-vendor-and-platform"),
+        pytest.param(["--customer", "--program", "1", "--platform"], id="customer-and-platform"),
+        pytest.param(["--customer"], id="customer-without-program"),
+        pytest.param(["--vendor", "{vendor}", "--program", "1"], id="program-without-customer"),
     ],
 )
-def test_credentials_need_exactly_one_of_vendor_or_platform(
+def test_credentials_need_exactly_one_role(
     tfs: Tfs, vendor_id: str, tmp_path: Path, who: list[str]
 ) -> None:
     pem = tmp_path / "public.pem"
     pem.write_text(public_pem(private_key(3)))
     who = [w.format(vendor=vendor_id) for w in who]
     add = tfs("credentials", "add", *who, "--public-key", pem, code=2)
-    assert "exactly one of --vendor V or --platform" in add.stderr
     create = tfs("credentials", "create", *who, "--out", tmp_path / "keys", code=2)
-    assert "exactly one of --vendor V or --platform" in create.stderr
+    for result in (add, create):
+        assert (
+            "exactly one of --vendor V, --customer or --platform" in result.stderr
+            or "a customer credential needs --program ID" in result.stderr
+        )
     assert not (tmp_path / "keys").exists()
+
+
+def test_a_customer_credential_reads_the_catalogs_of_its_programs(
+    tfs: Tfs, tmp_path: Path, server: LiveServer
+) -> None:
+    created = tfs(
+        "credentials", "create", "--customer", "--program", "49631", "--program", "7",
+        "--out", tmp_path / "keys",
+    )  # fmt: skip
+    lines = dict(line.split(": ", 1) for line in created.stdout.splitlines())
+    key = lines["consumer key"].strip()
+    assert credential_lines(tfs)[key][1:3] == ["customer", "7,49631"]
+    p12, password = lines["p12 file"].strip(), lines["password"].strip()
+    for program, code in (("49631", 0), ("7", 0), ("8", 1)):
+        url = f"{server.url}/catalogs?program_id={program}"
+        read = tfs(
+            "request", "GET", url, "--consumer-key", key, "--p12", p12, "--password", password,
+            code=code,
+        )  # fmt: skip
+        assert read.stdout.startswith("HTTP 200" if code == 0 else "HTTP 401")
 
 
 def test_credentials_add_needs_exactly_one_of_certificate_or_public_key(
@@ -496,6 +522,24 @@ def test_demo_prints_a_send_status_command_that_works(
     assert shipped["orderItems"][0]["status"] == "Shipped"
     assert shipped["orderItems"][0]["trackingNumber"] == "Track123"
     assert processing["status"] == "Processing"
+
+
+def test_demo_prints_catalog_reads_that_work(tfs: Tfs, tmp_path: Path, server: LiveServer) -> None:
+    result = tfs("demo", "--out", tmp_path / "demo", "--url", server.origin)
+    reads = [shlex.split(x) for x in result.stdout.splitlines() if " request GET " in x]
+    assert len(reads) == 2
+    catalogs, found = (tfs(*args[1:]) for args in reads)
+    assert catalogs.stdout.startswith("HTTP 200\n")
+    levels = json.loads(catalogs.stdout[catalogs.stdout.index("{") :])["catalogs"]
+    assert levels[0] == {
+        "id": 7991,
+        "name": "Récompenses",
+        "imageURL": levels[0]["imageURL"],
+        "parentCatalogId": None,
+        "hasRewardItems": False,
+    }
+    body = found.stdout[found.stdout.index("{") :]
+    assert {i["id"] for i in json.loads(body)["rewardItems"]} == {74570, 74610}
 
 
 def test_demo_twice_reuses_its_credential(tfs: Tfs, tmp_path: Path) -> None:

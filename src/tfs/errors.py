@@ -21,6 +21,13 @@
         ├── RouteNotFound, MethodNotAllowed
         ├── RateLimitExceeded         429, Recoverable, Retry-After
         ├── ServiceUnavailable        503, Recoverable
+        ├── (the catalog: Source "mrs-catalog-api", tfs/catalog)
+        │   ├── CatalogClientNotEntitled  401 INVALID_CLIENT_ID not a credential of the program
+        │   ├── MissingProgramId          400 MISSING_REQUIRED_FIELD
+        │   ├── InvalidCatalogParameter   400 INVALID_FIELD_VALUE (Description names it)
+        │   ├── UnknownCatalog            400 INVALID_INPUT
+        │   ├── InvalidCatalogDocument    400 one item per fault of an import document
+        │   └── CatalogNotFound           404 the program has no catalog to export
         └── (operators' commands, `tfs webhooks` / `tfs events`)
             ├── InvalidWebhookUrl     400 not http(s), or no host that resolves
             ├── SubscriptionNotFound, DeliveryNotFound  404
@@ -37,6 +44,7 @@ from dataclasses import dataclass
 
 GATEWAY = "Gateway"
 ORDER_MANAGEMENT = "rewards-order-management"
+CATALOG = "mrs-catalog-api"
 
 
 @dataclass(frozen=True)
@@ -267,6 +275,56 @@ class DeliveryNotDead(ServiceError):
     status = 409
     reason_code = "DELIVERY_NOT_DEAD"
     default_description = "Only a dead-lettered delivery can be replayed on its own."
+
+
+class CatalogError(TfsError):
+    source = CATALOG
+
+
+class CatalogClientNotEntitled(CatalogError):
+    status = 401
+    reason_code = "INVALID_CLIENT_ID"
+    default_description = "ClientId doesn't have access to the requested service."
+
+
+class MissingProgramId(CatalogError):
+    status = 400
+    reason_code = "MISSING_REQUIRED_FIELD"
+    default_description = "program_id parameter cannot be null."
+
+
+class InvalidCatalogParameter(CatalogError):
+    status = 400
+    reason_code = "INVALID_FIELD_VALUE"
+    default_description = "A parameter has an invalid value."
+
+
+class UnknownCatalog(CatalogError):
+    status = 400
+    reason_code = "INVALID_INPUT"
+    default_description = "Invalid Reward Catalog HierarchyId."
+
+
+class InvalidCatalogDocument(CatalogError):
+    """Every fault of an import document, each with its path in Details."""
+
+    status = 400
+    reason_code = "INVALID_FIELD_VALUE"
+    default_description = "The catalog document is invalid."
+
+    def __init__(self, faults: list[ErrorItem]) -> None:
+        self.faults = faults
+        super().__init__(faults[0].description if faults else None)
+
+    @property
+    def items(self) -> list[ErrorItem]:
+        return list(self.faults)
+
+
+class CatalogNotFound(CatalogError):
+    status = 404
+    reason_code = "CATALOG_NOT_FOUND"
+    default_description = "This program has no catalog."
 
 
 class ConfigurationError(Exception):

@@ -30,3 +30,28 @@ HISTORY_SHOWN_PER_ITEM = 20
 # No answer is larger than this: a page ends early (its cursor goes on from there), an order
 # shows fewer recent entries per item, a status update whose answer would pass it is refused.
 MAX_ANSWER_BYTES = 1_000_000
+
+# --- The catalog (tfs/catalog; docs/catalog.md) ---
+# An import document: its size, and what it may hold. A catalog answer holds at most a whole
+# program (Mastercard's catalog reads have no pages), so these bound it too.
+MAX_CATALOG_DOCUMENT_BYTES = 64 * 1024 * 1024
+MAX_CATALOG_LEVELS = 10_000
+MAX_CATALOG_DEPTH = 16
+MAX_REWARD_ITEMS = 100_000
+MAX_PROGRAM_LANGUAGES = 20
+MAX_ITEM_CATALOGS = 100
+MAX_ITEM_PRODUCT_CODES = 100
+MAX_ITEM_KEYWORDS = 100
+MAX_REDEMPTION_FEES = 20
+MAX_PRODUCT_CODE_LENGTH = 64
+MAX_KEYWORD_LENGTH = 64
+# Mastercard's maxLengths (TFS 1.0.4 schemas Catalog, RewardItem, RedemptionFees).
+MAX_CATALOG_NAME_LENGTH = 40
+MAX_ITEM_TEXT_LENGTH = 150
+MAX_FEE_DESCRIPTION_LENGTH = 50
+MAX_LABEL_LENGTH = 4000
+# A `keyword` query: its length and the words it may hold (all required).
+MAX_KEYWORD_QUERY_LENGTH = 200
+MAX_KEYWORD_QUERY_WORDS = 10
+# Catalog answers are kept rendered, by catalog version, up to this many bytes per process.
+CATALOG_CACHE_BYTES = 64 * 1024 * 1024

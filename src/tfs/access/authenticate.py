@@ -27,6 +27,8 @@ from tfs.errors import (
 
 PLATFORM = "platform"
 VENDOR = "vendor"
+CUSTOMER = "customer"  # a program customer: reads the catalogs of its programs (tfs/catalog)
+ROLES = (VENDOR, PLATFORM, CUSTOMER)
 
 
 @dataclass(frozen=True)

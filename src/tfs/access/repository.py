@@ -20,6 +20,8 @@ class Credential:
     revoked: bool
     is_demo: bool
     created_at: datetime
+    # The programs whose catalogs a customer credential may read (empty for other roles).
+    programs: frozenset[int] = frozenset()
 
 
 class Vendors:
@@ -78,6 +80,12 @@ class Credentials:
                 self.sql.time(c.created_at),
             ),
         )
+        if added == 1 and c.programs:
+            self.sql.insert(
+                "credential_programs",
+                ("consumer_key", "program_id"),
+                [(c.consumer_key, p) for p in sorted(c.programs)],
+            )
         return added == 1
 
     def get(self, consumer_key: str) -> Credential | None:
@@ -85,15 +93,30 @@ class Credentials:
             f"SELECT {_CREDENTIAL_COLUMNS} FROM credentials WHERE consumer_key = ?",  # noqa: S608
             (consumer_key,),
         )
-        return self._credential(rows[0]) if rows else None
+        return self._credential(rows[0], self._programs(consumer_key)) if rows else None
 
     def all(self) -> list[Credential]:
         rows = self.sql.rows(
             f"SELECT {_CREDENTIAL_COLUMNS} FROM credentials ORDER BY created_at"  # noqa: S608
         )
-        return [self._credential(r) for r in rows]
+        programs = self._programs()
+        return [self._credential(r, programs) for r in rows]
 
-    def _credential(self, row: Any) -> Credential:
+    def _programs(self, consumer_key: str | None = None) -> dict[str, frozenset[int]]:
+        """Customer credentials' programs, by consumer key (one key's, or every key's)."""
+        if consumer_key is None:
+            rows = self.sql.rows("SELECT consumer_key, program_id FROM credential_programs")
+        else:
+            rows = self.sql.rows(
+                "SELECT consumer_key, program_id FROM credential_programs WHERE consumer_key = ?",
+                (consumer_key,),
+            )
+        out: dict[str, set[int]] = {}
+        for key, program_id in rows:
+            out.setdefault(key, set()).add(int(program_id))
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def _credential(self, row: Any, programs: dict[str, frozenset[int]]) -> Credential:
         key, role, vendor_id, pem, fingerprint, revoked, is_demo, created_at = row
         return Credential(
             key,
@@ -104,6 +127,7 @@ class Credentials:
             bool(revoked),
             bool(is_demo),
             self.sql.read_time(created_at),
+            programs.get(key, frozenset()),
         )
 
     def revoked(self, consumer_key: str) -> bool:

@@ -23,6 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tfs import clock, limits
 from tfs.access import usecases as access
 from tfs.access.ratelimit import make_limiter, parse_rate
+from tfs.catalog import routes as catalog
+from tfs.catalog.cache import AnswerCache
 from tfs.config import Settings
 from tfs.db.engine import WalCheckpointer, is_sqlite, is_up_to_date, make_engine, sqlite_file
 from tfs.db.store import Store
@@ -149,6 +151,12 @@ async def order_status(request: Request) -> Response:
     return await routes.get_order_status(request)
 
 
+async def program_catalog(request: Request) -> Response:
+    if request.method == "PUT":
+        return await catalog.put_catalog(request)
+    return await catalog.get_catalog(request)
+
+
 def api_routes() -> list[Route]:
     return [
         Route("/vendors/{vendor_id}/orders/status", order_status, methods=["GET", "POST"]),
@@ -161,6 +169,9 @@ def api_routes() -> list[Route]:
             methods=["GET"],
         ),
         Route("/events", feed.get_events, methods=["GET"]),
+        Route("/catalogs", catalog.get_catalogs, methods=["GET"]),
+        Route("/catalogs/{catalog_id}/items", catalog.get_items, methods=["GET"]),
+        Route("/programs/{program_id}/catalog", program_catalog, methods=["GET", "PUT"]),
     ]
 
 
@@ -213,6 +224,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         single_process=is_sqlite(settings.database_url) and settings.workers == 1,
     )
     app.state.ctx = AppContext(settings, store, limiter)
+    app.state.catalog_answers = AnswerCache(limits.CATALOG_CACHE_BYTES)
     app.add_middleware(CorrelationMiddleware)
     return app
 

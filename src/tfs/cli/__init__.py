@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import click
 
-from tfs.cli import credentials, demo, events, orders, send_status, serve, vendors
+from tfs.cli import (
+    catalog,
+    credentials,
+    demo,
+    events,
+    orders,
+    request,
+    send_status,
+    serve,
+    vendors,
+)
 
 
 @click.group()
@@ -16,7 +26,7 @@ def main() -> None:
     """Traditional Fulfillment Service."""
 
 
-for _module in (serve, vendors, credentials, orders, send_status, events, demo):
+for _module in (serve, vendors, credentials, orders, send_status, request, events, catalog, demo):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -1,4 +1,5 @@
-"""Demo data for a first try: vendor `carltonone`, its key, placed orders, an update to send."""
+"""Demo data for a first try: vendor `carltonone`, its key, placed orders, an update to send;
+program 49631's catalog and a customer key to read it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import click
 from tfs import clock
 from tfs.access import credentials
 from tfs.access import usecases as access
+from tfs.catalog import document as catalog_document
+from tfs.catalog import usecases as catalog
+from tfs.cli import demo_catalog
 from tfs.cli.context import EXIT_CONFIG, Context, pass_ctx
 from tfs.cli.context import fail as _fail
 from tfs.cli.credentials import register as register_credential
@@ -82,24 +86,42 @@ def _update() -> list[dict[str, object]]:
     ]
 
 
-def set_up(store: Store, out: Path, api_url: str, register: Callable[[str, str, str], None]) -> str:
-    """Idempotent: a second run reuses the key and orders of the first."""
-    now = clock.now()
-    access.add_vendor(store, VENDOR, "Carlton One Engagement", now)
-    saved = out / "credential.json"
+Register = Callable[[str, str, str | None, str], None]  # consumer key, role, vendor, PEM
+
+
+def _credential(
+    store: Store, saved: Path, label: str, role: str, vendor: str | None, register: Register
+) -> dict[str, str]:
+    """The credential saved in `saved` if it is still registered, else a new one saved there."""
     known = {c.consumer_key for c in access.list_credentials(store)}
     if saved.exists() and json.loads(saved.read_text())["consumerKey"] in known:
-        cred = json.loads(saved.read_text())
-    else:
-        issued = credentials.issue(out, VENDOR)
-        register(issued.consumer_key, VENDOR, issued.public_key_pem)
-        cred = {
-            "consumerKey": issued.consumer_key,
-            "p12": str(issued.p12_path),
-            "password": issued.password,
-        }
-        saved.write_text(json.dumps(cred, indent=2))
-        saved.chmod(0o600)
+        cred: dict[str, str] = json.loads(saved.read_text())
+        return cred
+    issued = credentials.issue(saved.parent, label)
+    register(issued.consumer_key, role, vendor, issued.public_key_pem)
+    cred = {
+        "consumerKey": issued.consumer_key,
+        "p12": str(issued.p12_path),
+        "password": issued.password,
+    }
+    saved.write_text(json.dumps(cred, indent=2))
+    saved.chmod(0o600)
+    return cred
+
+
+def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
+    """Idempotent: a second run reuses the keys, orders and catalog of the first."""
+    now = clock.now()
+    access.add_vendor(store, VENDOR, "Carlton One Engagement", now)
+    out.mkdir(parents=True, exist_ok=True)
+    cred = _credential(store, out / "credential.json", VENDOR, "vendor", VENDOR, register)
+    _credential(store, out / "customer.json", "customer", "customer", None, register)
+    # The catalog first: placing an order checks its reward items against it.
+    doc = demo_catalog.document()
+    (out / "catalog.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False))
+    program, faults = catalog_document.parse(doc)
+    assert program is not None, faults
+    catalog.import_catalog(store, program, now)
     for obj in _placements():
         placement, _ = parse_placement(obj)
         assert placement is not None
@@ -120,10 +142,31 @@ def set_up(store: Store, out: Path, api_url: str, register: Callable[[str, str, 
         VENDOR,
         str(update_file),
     ]
+    read = [
+        "tfs",
+        "request",
+        "GET",
+        f"{api_url}/catalogs?program_id={demo_catalog.PROGRAM_ID}&language=fr_CA",
+        "--credential",
+        str(out / "customer.json"),
+    ]
+    search = [
+        "tfs",
+        "request",
+        "GET",
+        f"{api_url}/catalogs/7991/items?program_id={demo_catalog.PROGRAM_ID}&keyword=coffee",
+        "--credential",
+        str(out / "customer.json"),
+    ]
     return (
-        f"Demo vendor {VENDOR} is ready with {len(ORDERS)} placed orders.\n"
-        f"Once the service is up, send a signed update (from another shell):\n\n"
-        f"  .venv/bin/{shlex.join(command)}\n"
+        f"Demo vendor {VENDOR} is ready with {len(ORDERS)} placed orders, and program"
+        f" {demo_catalog.PROGRAM_ID} with a catalog ({out / 'catalog.json'}).\n"
+        f"Once the service is up, from another shell:\n\n"
+        f"  # send a signed status update as the vendor\n"
+        f"  .venv/bin/{shlex.join(command)}\n\n"
+        f"  # read the program's catalogs, and search its items, as a program customer\n"
+        f"  .venv/bin/{shlex.join(read)}\n"
+        f"  .venv/bin/{shlex.join(search)}\n"
     )
 
 
@@ -142,9 +185,10 @@ def demo(ctx: Context, out: Path, base_url: str) -> None:
     )
 
 
-def _register_demo(ctx: Context) -> Callable[[str, str, str], None]:
-    def register_demo(consumer_key: str, vendor: str, pem: str) -> None:
-        register_credential(ctx, consumer_key, "vendor", vendor, pem, is_demo=True)
+def _register_demo(ctx: Context) -> Register:
+    def register_demo(consumer_key: str, role: str, vendor: str | None, pem: str) -> None:
+        programs = (demo_catalog.PROGRAM_ID,) if role == "customer" else ()
+        register_credential(ctx, consumer_key, role, vendor, pem, is_demo=True, programs=programs)
 
     return register_demo
 

@@ -147,6 +147,12 @@ class Driver:
         cursor.execute(self._sql(sql), params)
         return cursor.rowcount  # type: ignore[no-any-return]
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement run for each row (for statements `insert` cannot write, such as a
+        value passed through a function: the keyword index)."""
+        if rows:
+            self._cursor.executemany(self._sql(sql), rows)
+
     def insert(self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         """Insert rows with one statement of constant text: on SQLite all the rows as one JSON
         array, stepped once (Python's sqlite3 lets go of the GIL for every step, and under load

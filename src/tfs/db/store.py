@@ -123,6 +123,17 @@ class Store:
                 tx.writes.flush()
 
     @contextmanager
+    def snapshot(self) -> Iterator[Transaction]:
+        """A read-only transaction whose statements all see the same commit: on PostgreSQL
+        REPEATABLE READ (READ COMMITTED would let each statement see a later one); on SQLite
+        any transaction reads one WAL snapshot from its first read to its end."""
+        with unavailable_as_503(), self.engine.connect() as conn:
+            if self._writer is None:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield Transaction(conn)
+
+    @contextmanager
     def reading(self) -> Iterator[Transaction]:
         """A connection for reads outside a transaction: each statement sees the latest commit,
         with no BEGIN and COMMIT around them. For single reads that need no snapshot."""

@@ -9,10 +9,12 @@ from datetime import datetime
 from tfs import limits
 from tfs.access.repository import Vendors
 from tfs.access.usecases import Nonce, spend_nonce
+from tfs.catalog import usecases as catalog
 from tfs.db.outbox import ORDER_PLACED, ORDER_STATUS_CHANGED, Events, NewEvent
 from tfs.db.store import Store
 from tfs.db.transaction import Transaction
 from tfs.errors import (
+    ORDER_MANAGEMENT,
     ErrorItem,
     OrderAlreadyExists,
     OrderNotFound,
@@ -243,10 +245,11 @@ def place_orders(
     A few statements serve the whole batch: the stored hashes and the vendors are looked up in
     one query each, and the new orders, their items and their events inserted in bulk.
     """
-    placements = [p for p in entries if isinstance(p, Placement)]
-    digests = [p.fingerprint() for p in placements]
     with store.transaction() as tx:
         spend_nonce(tx, nonce)
+        entries = _checked_against_catalogs(tx, entries)
+        placements = [p for p in entries if isinstance(p, Placement)]
+        digests = [p.fingerprint() for p in placements]
         stored = Orders(tx).placement_hashes(p.mc_order_id for p in placements)
         vendors = Vendors(tx).known(p.vendor_id for p in placements)
         new = _placed_first(placements, digests, stored, vendors)
@@ -264,6 +267,42 @@ def place_orders(
         )  # the batch's ids that were there
         Events(tx).add([_placed_event(records[i], now) for i in new])
         return _placement_outcomes(entries, digests, stored, vendors, new, records)
+
+
+def _checked_against_catalogs(
+    tx: Transaction, entries: Sequence[Placement | InvalidPlacement]
+) -> list[Placement | InvalidPlacement]:
+    """Placements whose program has a catalog name only reward items it holds: one that names
+    another is refused, item by item (one look-up per program of the batch)."""
+    by_program: dict[str, set[str]] = {}
+    for p in entries:
+        if isinstance(p, Placement) and p.program_id is not None:
+            ids = {i.reward_item_id for i in p.items if i.reward_item_id is not None}
+            by_program.setdefault(p.program_id, set()).update(ids)
+    unknown = {
+        program_id: catalog.unknown_reward_items(tx, program_id, ids)
+        for program_id, ids in by_program.items()
+        if ids
+    }
+    if not any(unknown.values()):
+        return list(entries)
+    out: list[Placement | InvalidPlacement] = []
+    for p in entries:
+        if isinstance(p, InvalidPlacement):
+            out.append(p)
+            continue
+        missing = unknown.get(p.program_id or "", set())
+        faults = [
+            ErrorItem(
+                ORDER_MANAGEMENT,
+                f"INVALID_FIELD_VALUE_ITEMS[{j}].REWARD_ITEM_ID",
+                f"rewardItemId {i.reward_item_id} is not in the catalog of program {p.program_id}.",
+            )
+            for j, i in enumerate(p.items)
+            if i.reward_item_id in missing
+        ]
+        out.append(InvalidPlacement(p.mc_order_id, faults) if faults else p)
+    return out
 
 
 def _placed_first(

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from tfs.db.tables import metadata
+from tfs.db.tables import described, metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
@@ -13,6 +13,7 @@ with connectable.connect() as connection:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_name=described,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
