@@ -112,6 +112,7 @@ def test_paths_carry_the_configured_base_path() -> None:
     for base in ("", "/tfs", "/loyalty/rewards"):
         doc = docs.openapi(Settings(base_path=base))
         validate(doc, cls=OpenAPIV30SpecValidator)
+        assert f"{base}/catalogs/{{catalog_id}}/items" in doc["paths"]
         assert f"{base}/vendors/{{vendor_id}}/orders/status" in doc["paths"]
         assert f"{base}/orders/{{mcOrderId}}" in doc["paths"]
         assert "/health" in doc["paths"]
@@ -186,11 +187,13 @@ def test_security_is_declared_and_public_routes_have_none(document: Doc) -> None
 
 
 def _filled(path: str) -> str:
-    return path.replace("{vendor_id}", "carltonone").replace("{mcOrderId}", "abc")
+    values = {"vendor_id": "carltonone", "mcOrderId": "abc", "catalog_id": "8032"}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "49631"), path)
 
 
 def test_every_example_matches_its_schema(document: Doc, spec: OpenAPI) -> None:
     headers = {"X-Correlation-ID": "c", "Retry-After": "1", "Authorization": "OAuth x"}
+    headers |= {"ETag": '"none"', "Cache-Control": "private, max-age=60"}
     checked = 0
     for path, method, op in operations(document):
         request = MockRequest("http://localhost", method, _filled(path), headers=headers)
@@ -404,3 +407,76 @@ def test_event_feed(
     )
     assert [e["type"] for e in page["events"]] == ["order.placed", "order.status_changed"]
     documented(spec, platform.request("GET", "/events", params={"after": "x"}), 400)
+
+
+# --- the catalog ------------------------------------------------------------------------------
+
+CATALOG_PROGRAM = 49632  # not test_catalog's program: the servers' database is shared
+
+
+def _catalog_document() -> Doc:
+    doc: Doc = copy.deepcopy(docs._catalog_document_example())
+    doc["programId"] = CATALOG_PROGRAM
+    return doc
+
+
+def test_catalog_import_and_export(platform: Client, vendor: Client, spec: OpenAPI) -> None:
+    path = f"/programs/{CATALOG_PROGRAM}/catalog"
+    doc = _catalog_document()
+    result = documented(spec, platform.request("PUT", path, body=doc), 200, request_too=True)
+    assert result["programId"] == CATALOG_PROGRAM and result["catalogs"] == 2
+    assert documented(spec, platform.request("GET", path), 200, request_too=True) == doc
+    item = doc["rewardItems"][0] | {"shortDescription": {"en_US": ""}}
+    refused = platform.request("PUT", path, body=doc | {"rewardItems": [item]})
+    documented(spec, refused, 400)
+    assert [f["Details"] for f in errors_of(refused)] == ["rewardItems[0].shortDescription.en_US"]
+    documented(spec, platform.request("PUT", path, raw=b"{"), 400)
+    text = {"Content-Type": "text/plain"}
+    documented(spec, platform.request("PUT", path, body=doc, headers=text), 415)
+    documented(spec, platform.request("GET", "/programs/1/catalog"), 404)
+    documented(spec, platform.request("GET", "/programs/x/catalog"), 400)
+    documented(spec, vendor.request("GET", path), 401)
+    documented(spec, vendor.request("PUT", path, body=doc), 401)
+
+
+def test_catalog_reads(
+    platform: Client, vendor: Client, make_customer: Callable[..., Client], spec: OpenAPI
+) -> None:
+    doc = _catalog_document()
+    assert platform.request("PUT", f"/programs/{CATALOG_PROGRAM}/catalog", body=doc).ok
+    customer = make_customer(CATALOG_PROGRAM)
+    program = {"program_id": CATALOG_PROGRAM}
+    leaf = doc["catalogs"][1]["id"]
+    items = f"/catalogs/{leaf}/items"
+
+    def read(path: str, status: int, client: Client = customer, **params: Any) -> Any:
+        response = client.request("GET", path, params=program | params)
+        return documented(spec, response, status, request_too=status < 400), response
+
+    levels, answer = read("/catalogs", 200, language="fr_CA")
+    assert [c["parentCatalogId"] for c in levels["catalogs"]] == [None, doc["catalogs"][0]["id"]]
+    assert answer.headers["Cache-Control"] == "private, max-age=60"
+    etag = answer.headers["ETag"]
+    again = customer.request("GET", "/catalogs", params=program | {"language": "fr_CA"},
+                             headers={"If-None-Match": etag})  # fmt: skip
+    assert documented(spec, again, 304, request_too=True) == "" and again.headers["ETag"] == etag
+    found, _ = read(items, 200, keyword="restaurant", min_points=0, max_points=100)
+    assert [i["id"] for i in found["rewardItems"]] == [doc["rewardItems"][0]["id"]]
+    assert read(items, 200, client=platform)[0]["rewardItems"]
+    empty, _ = read("/catalogs", 200, client=platform, program_id=1)
+    assert empty == {"catalogs": []}
+    refusals = [
+        ("/catalogs", {"program_id": None}, "MISSING_REQUIRED_FIELD"),
+        ("/catalogs", {"program_id": "x"}, "INVALID_FIELD_VALUE"),
+        ("/catalogs", {"language": "de_DE"}, "INVALID_FIELD_VALUE"),
+        (items, {"min_points": 5, "max_points": 1}, "INVALID_FIELD_VALUE"),
+        ("/catalogs/9/items", {}, "INVALID_INPUT"),
+        ("/catalogs/x/items", {}, "INVALID_FIELD_VALUE"),
+    ]
+    for path, params, code in refusals:
+        _, refused = read(path, 400, **params)
+        assert errors_of(refused)[0]["ReasonCode"] == code, refused.text
+        assert errors_of(refused)[0]["Source"] == "mrs-catalog-api"
+    for client, program_id in ((vendor, CATALOG_PROGRAM), (customer, 1)):
+        _, refused = read("/catalogs", 401, client=client, program_id=program_id)
+        assert errors_of(refused)[0]["ReasonCode"] == "INVALID_CLIENT_ID"

@@ -19,6 +19,9 @@ from starlette.routing import Route
 
 from tfs import __version__, limits
 from tfs import errors as e
+from tfs.catalog import document as catalog_document
+from tfs.catalog import routes as catalog_routes
+from tfs.catalog import usecases as catalog_usecases
 from tfs.config import Settings
 from tfs.db import outbox as events
 from tfs.orders import render, usecases
@@ -618,6 +621,8 @@ def _schemas(settings: Settings) -> Obj:
         | _placement_schemas(settings)
         | _event_schemas()
         | _error_schemas()
+        | _catalog_schemas()
+        | _catalog_document_schemas()
     )
 
 
@@ -703,7 +708,7 @@ def _parameters() -> Obj:
             "printable characters, otherwise a new id is made.",
             {"type": "string", "maxLength": MAX_CORRELATION_ID_LENGTH},
         ),
-    }
+    } | _catalog_parameters()
 
 
 def _headers() -> Obj:
@@ -723,7 +728,7 @@ def _headers() -> Obj:
             "required": True,
             "schema": {"type": "integer", "minimum": 0},
         },
-    }
+    } | _catalog_headers()
 
 
 # --- examples ---------------------------------------------------------------------------------
@@ -764,6 +769,13 @@ def _mastercard_examples() -> Obj:
         ),
         "UnauthorizedOrderExample": _exc(
             "Mastercard's example: the credential may not act here", e.InvalidClientId()
+        ),
+        "BadRequestExample": _exc(
+            "Mastercard's example: program_id is missing", e.MissingProgramId()
+        ),
+        "UnauthorizedExample": _exc(
+            "Mastercard's example: the credential may not read this program's catalog",
+            e.CatalogClientNotEntitled(),
         ),
     }
 
@@ -1342,11 +1354,13 @@ def _info(settings: Settings) -> Obj:
         "title": "Traditional Fulfillment Service",
         "version": __version__,
         "description": (
-            "Mastercard's Traditional Fulfillment Service order management (TFS 1.0.4): "
-            "external vendors report the status of reward orders; the platform places orders "
-            "and reads them. Schema and field names are Mastercard's; OrderStatusResult, "
-            "OrderStatusPage, OrderPlacement, OrderPlacementItem, OrderDetail, OrderEvent, "
-            "OrderChange and OrderEventPage, and the fields marked 'Ours', are this service's. "
+            "Mastercard's Traditional Fulfillment Service (TFS 1.0.4): program customers read "
+            "rewards catalogs (getCatalogs, getItems); external vendors report the status of "
+            "reward orders; the platform imports catalogs, places orders and reads them. Schema "
+            "and field names are Mastercard's; OrderStatusResult, OrderStatusPage, "
+            "OrderPlacement, OrderPlacementItem, OrderDetail, OrderEvent, OrderChange, "
+            "OrderEventPage, CatalogDocument (and its parts) and CatalogImportResult, and the "
+            "fields marked 'Ours', are this service's. "
             "Paths include the base path "
             f"({settings.base_path or '/'}). Every request but /health, /ready, /openapi.json "
             "and /docs is signed with Mastercard OAuth 1.0a. Errors use Mastercard's envelope "
@@ -1367,11 +1381,18 @@ def openapi(settings: Settings) -> Obj:
                 "name": "orders",
                 "description": "Mastercard API for external vendor to provide orders status",
             },
-            {"name": "platform", "description": "The rewards platform's orders."},
+            {"name": "catalogs", "description": "Operations specific to Rewards Catalog"},
+            {
+                "name": "platform",
+                "description": "The rewards platform: orders, and programs' catalogs.",
+            },
             {"name": "service", "description": "Health, readiness and this document."},
         ],
         "security": [{SECURITY: []}],
-        "paths": _vendor_paths(settings) | _platform_paths(settings) | _service_paths(),
+        "paths": _vendor_paths(settings)
+        | _platform_paths(settings)
+        | _catalog_paths(settings)
+        | _service_paths(),
         "components": {
             "securitySchemes": {
                 SECURITY: {
@@ -1389,8 +1410,762 @@ def openapi(settings: Settings) -> Obj:
             "schemas": _schemas(settings),
             "parameters": _parameters(),
             "headers": _headers(),
-            "examples": _mastercard_examples() | _order_examples() | _error_examples(settings),
+            "examples": _mastercard_examples()
+            | _order_examples()
+            | _error_examples(settings)
+            | _catalog_examples(),
         },
+    }
+
+
+# --- the catalog (tfs/catalog; docs/catalog.md) -----------------------------------------------
+
+CATALOG_SOURCE = e.CATALOG
+IMAGE = "https://www.loyaltygateway.com/rewards/ImageDisplayServlet?file=/apps_01/"
+ITEM_TEXT = limits.MAX_ITEM_TEXT_LENGTH
+LANGUAGE_PATTERN = f"^{catalog_document.LANGUAGE.pattern}$"
+
+
+def _int64(description: str, example: Any = None, **extra: Any) -> Obj:
+    out: Obj = {"type": "integer", "format": "int64", "description": description}
+    if example is not None:
+        out["example"] = example
+    return out | extra
+
+
+def _flag(description: str, example: bool) -> Obj:
+    return {"type": "boolean", "description": description, "example": example}
+
+
+def _catalog_schemas() -> Obj:
+    """Mastercard's CatalogDetails, Catalog, RewardItems, RewardItem and RedemptionFees: the
+    same names, fields, types, formats and maxLengths. What Mastercard leaves optional is
+    required here because every answer holds it."""
+    personalization = _object(
+        "Personalisation settings. (Mastercard's schema says required: "
+        "[personalizationInformation], a property the object does not have; here the three "
+        "fields are always answered, {isRequired: false, length: 0, label: ''} when the item "
+        "has none.)",
+        {
+            "isRequired": _flag(
+                "Indicates if it is required to enter personalized information for the reward "
+                "item.",
+                False,
+            ),
+            "length": _int64(
+                "The number of allowable characters in the personalization message.",
+                2000,
+                minimum=0,
+            ),
+            "label": _text(
+                "The label displayed on the personalization information field in the requested "
+                "language ('' when the item has none).",
+                limits.MAX_LABEL_LENGTH,
+                "No Translation Available",
+            ),
+        },
+        "isRequired length label",
+    )
+    flags = {
+        "shippingAddressRequired": _flag(
+            "Indicates whether a Shipping Address (Physical or PO Box Address) is required.", True
+        ),
+        "isRecurringType": _flag(
+            "Reward Matrix Item is allowed for recurring redemptions only if the program is "
+            "configured for recurring redemptions.",
+            True,
+        ),
+        "isRedeemable": _flag(
+            "Indicates if the reward item can be redeemed (unredeemable items are listed too).",
+            True,
+        ),
+        "physicalAddressRequired": _flag(
+            "Indicates whether the reward item will be shipped to a physical address (not a PO "
+            "Box address).",
+            True,
+        ),
+        "isSingleQuantityType": _flag(
+            "Indicates whether the reward item can only be redeemed with a quantity of one.",
+            False,
+        ),
+        "emailAddressRequired": _flag(
+            "Indicates if an email address is required for the reward Item when redeemed. This "
+            "is typical for eCerts that must be delivered via email.",
+            False,
+        ),
+    }
+    assert tuple(flags) == catalog_document.FLAGS
+    return {
+        "CatalogDetails": _object(
+            "Every level of the program's catalog hierarchy, parents before children "
+            "(depth-first, siblings in the imported document's order).",
+            {"catalogs": _array(_schema("Catalog"), "catalogs")},
+            "catalogs",
+        ),
+        "Catalog": _object(
+            "One level of the program's catalog hierarchy.",
+            {
+                "id": _int64(
+                    "The internal Mastercard catalog hierarchy ID for the rewards program.", 8032
+                ),
+                "name": _text(
+                    "The description for the reward catalog hierarchy level in the requested "
+                    "language (the program's default language where it has no translation).",
+                    limits.MAX_CATALOG_NAME_LENGTH,
+                    "Gift Cards",
+                ),
+                "imageURL": _text(
+                    "The URL where the reward catalog hierarchy image can be referenced from.",
+                    ITEM_TEXT,
+                    IMAGE + "mcrewards_content/Catalog/en_US/categories/noimage.jpg",
+                ),
+                "parentCatalogId": _int64(
+                    "The parent reward catalog hierarchy to which the reward catalog hierarchy "
+                    "is directly under. A null value indicates that the reward catalog "
+                    "hierarchy is a top-level hierarchy.",
+                    7991,
+                    nullable=True,
+                ),
+                "hasRewardItems": _flag(
+                    "Indicates that the reward catalog hierarchy is the lowest level (a leaf) "
+                    "and therefore has the reward items associated to it; true even for a leaf "
+                    "that holds no item yet.",
+                    True,
+                ),
+            },
+            "id name imageURL parentCatalogId hasRewardItems",
+        ),
+        "RewardItems": _object(
+            "The reward items of the catalog (of every leaf below it, each once, for a level "
+            "above the leaves) that pass the filters, in the imported document's order.",
+            {"rewardItems": _array(_schema("RewardItem"), "rewardItems")},
+            "rewardItems",
+        ),
+        "RewardItem": _object(
+            "A reward item in the requested language. A text missing in that language is the "
+            "program's default language's; an optional text given in none is ''.",
+            {
+                "id": _int64(
+                    "The internal Mastercard ID assigned to the program matrix (Reward) item.",
+                    74568,
+                ),
+                "shortDescription": _text(
+                    "The short description of the reward item.", ITEM_TEXT, "$25 Olive Garden"
+                ),
+                "longDescription": _text(
+                    "The long description of the reward item.",
+                    ITEM_TEXT,
+                    "$25 Olive Garden Gift Card",
+                ),
+                "imageURL": _text(
+                    "The URL that links to the image used by the reward item.",
+                    ITEM_TEXT,
+                    IMAGE + "mcrewards_content/Catalog/en_US/items/OliveGC25.jpg",
+                ),
+                "pointValue": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "The point value of the reward item.",
+                    "example": 25.23,
+                },
+                **flags,
+                "orderInformation": _text(
+                    "The shipping message associated with the reward matrix item's reward "
+                    "category in the requested language.",
+                    ITEM_TEXT,
+                    "Please allow 7-10 days for gift cards to arrive",
+                ),
+                "personalizationInformation": personalization,
+                "redemptionFees": _array(_schema("RedemptionFees"), "redemptionFees"),
+            },
+            "id shortDescription longDescription imageURL pointValue "
+            + " ".join(catalog_document.FLAGS)
+            + " orderInformation personalizationInformation redemptionFees",
+        ),
+        "RedemptionFees": _object(
+            "A fee of redeeming the item.",
+            {
+                "description": _text(
+                    "Description of the fee associated with this reward item.",
+                    limits.MAX_FEE_DESCRIPTION_LENGTH,
+                    "Point purchase",
+                ),
+                "amount": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "The fee associated with this reward item.",
+                    "example": 50,
+                },
+                "quantityLevel": _flag(
+                    "Indicates if the redemption fee amount will be multiplied by the quantity "
+                    "on the redemption.",
+                    True,
+                ),
+            },
+            "description amount quantityLevel",
+        ),
+    }
+
+
+def _localized(what: str, max_len: int) -> Obj:
+    return {
+        "type": "object",
+        "description": f"{what}: a text (1 to {max_len} characters, no control characters but "
+        "line breaks and tabs) by language. Keys are languages of the document's languages; "
+        "the default language (the first) is required.",
+        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": max_len},
+        "minProperties": 1,
+        "maxProperties": limits.MAX_PROGRAM_LANGUAGES,
+    }
+
+
+def _document_id(what: str, example: int) -> Obj:
+    return _int64(what, example, minimum=1)
+
+
+def _strings(description: str, max_count: int, max_len: int) -> Obj:
+    item = {"type": "string", "minLength": 1, "maxLength": max_len}
+    return _array(item, description, maxItems=max_count)
+
+
+def _image_url(what: str) -> Obj:
+    return _text(f"The URL of the {what}'s image: http or https.", ITEM_TEXT)
+
+
+def _catalog_document_schemas() -> Obj:
+    flags = {
+        flag: {"type": "boolean", "default": False, "description": f"As RewardItem.{flag}."}
+        for flag in catalog_document.FLAGS
+    }
+    return {
+        "CatalogDocument": _object(
+            "Ours: one program's whole catalog, as imported (PUT) and exported (GET). An export "
+            "is the normalised document (defaults filled in, levels parents first, repeated "
+            "product codes and keywords dropped): importing it again changes nothing. A field "
+            "not named here is a fault.",
+            {
+                "programId": _document_id("The rewards program (the URL's).", 49631),
+                "languages": _array(
+                    {"type": "string", "pattern": LANGUAGE_PATTERN},
+                    "The program's languages, no repeats; the first is the default.",
+                    minItems=1,
+                    maxItems=limits.MAX_PROGRAM_LANGUAGES,
+                    uniqueItems=True,
+                    example=["en_US", "fr_CA"],
+                ),
+                "catalogs": _array(
+                    _schema("CatalogDocumentLevel"),
+                    "The hierarchy's levels. Every parentCatalogId names a level of the "
+                    f"document; no cycles; at most {limits.MAX_CATALOG_DEPTH} levels deep.",
+                    maxItems=limits.MAX_CATALOG_LEVELS,
+                ),
+                "rewardItems": _array(
+                    _schema("CatalogDocumentItem"),
+                    "The reward items.",
+                    maxItems=limits.MAX_REWARD_ITEMS,
+                ),
+            },
+            "programId languages",
+        ),
+        "CatalogDocumentLevel": _object(
+            "Ours: one level of the hierarchy.",
+            {
+                "id": _document_id("Unique among the levels (Catalog.id).", 8032),
+                "parentCatalogId": _int64(
+                    "The level above; null (or absent) at the top.", 7991, nullable=True, minimum=1
+                ),
+                "imageURL": _image_url("level"),
+                "name": _localized("Catalog.name", limits.MAX_CATALOG_NAME_LENGTH),
+            },
+            "id imageURL name",
+        ),
+        "CatalogDocumentItem": _object(
+            "Ours: one reward item.",
+            {
+                "id": _document_id("Unique among the items (RewardItem.id).", 74568),
+                "catalogIds": _array(
+                    _int64("A leaf level (one with no level below it).", 8032, minimum=1),
+                    "The leaves the item is on.",
+                    minItems=1,
+                    maxItems=limits.MAX_ITEM_CATALOGS,
+                ),
+                "pointValue": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": catalog_document.MAX_AMOUNT,
+                    "description": "RewardItem.pointValue.",
+                    "example": 25.23,
+                },
+                "imageURL": _image_url("item"),
+                "shortDescription": _localized("RewardItem.shortDescription", ITEM_TEXT),
+                "longDescription": _localized("RewardItem.longDescription", ITEM_TEXT),
+                "orderInformation": _localized("RewardItem.orderInformation", ITEM_TEXT),
+                **flags,
+                "personalizationInformation": _object(
+                    "RewardItem.personalizationInformation.",
+                    {
+                        "isRequired": {"type": "boolean", "default": False},
+                        "length": _int64("Characters allowed.", 2000, minimum=0, default=0),
+                        "label": _localized(
+                            "RewardItem.personalizationInformation.label", limits.MAX_LABEL_LENGTH
+                        ),
+                    },
+                ),
+                "redemptionFees": _array(
+                    _schema("CatalogDocumentFee"),
+                    "RewardItem.redemptionFees.",
+                    maxItems=limits.MAX_REDEMPTION_FEES,
+                ),
+                "productCodes": _strings(
+                    "The bank products (product_code) the item is available to; none: all.",
+                    limits.MAX_ITEM_PRODUCT_CODES,
+                    limits.MAX_PRODUCT_CODE_LENGTH,
+                ),
+                "keywords": _strings(
+                    "Words the keyword filter finds the item by (besides its descriptions).",
+                    limits.MAX_ITEM_KEYWORDS,
+                    limits.MAX_KEYWORD_LENGTH,
+                ),
+            },
+            "id catalogIds pointValue imageURL shortDescription",
+        ),
+        "CatalogDocumentFee": _object(
+            "Ours: one redemption fee.",
+            {
+                "description": _localized(
+                    "RedemptionFees.description", limits.MAX_FEE_DESCRIPTION_LENGTH
+                ),
+                "amount": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": catalog_document.MAX_AMOUNT,
+                    "description": "RedemptionFees.amount.",
+                },
+                "quantityLevel": {"type": "boolean", "default": False},
+            },
+            "description amount",
+        ),
+        "CatalogImportResult": _object(
+            "Ours: what an import stored.",
+            {
+                "programId": _int64("The program.", 49631),
+                "version": _int64(
+                    "The program's catalog version: 1 after the first import, one more for each "
+                    "import that changed something (the same document again keeps it).",
+                    1,
+                    minimum=1,
+                ),
+                "catalogs": {"type": "integer", "minimum": 0, "description": "Levels stored."},
+                "rewardItems": {"type": "integer", "minimum": 0, "description": "Items stored."},
+            },
+            "programId version catalogs rewardItems",
+        ),
+    }
+
+
+def _catalog_parameters() -> Obj:
+    """Mastercard's parameters (the same component names, `in`, required, types and formats),
+    and ours for the platform's routes."""
+    language = (
+        "Language for the requested information. Customer preferred language code. This must "
+        "be a valid language code that is configured for Mastercard program (else 400 "
+        f"INVALID_FIELD_VALUE). Without it: {catalog_usecases.DEFAULT_LANGUAGE} when the program "
+        "configures it, else the program's default language."
+    )
+    product = (
+        "The reward product identifier for the associated account, as defined by the client "
+        "and configured during the implementation of the program. Keeps the items that list it "
+        "and those that list no product code; an unknown code is not an error."
+    )
+    short = {"type": "string", "maxLength": limits.MAX_PRODUCT_CODE_LENGTH}
+    return {
+        "CatalogId": _param(
+            "catalog_id",
+            "path",
+            "The internal Mastercard Catalog Hierarchy ID for the rewards program (a Catalog.id "
+            "of getCatalogs; one the program's catalog does not hold is 400 INVALID_INPUT).",
+            {"type": "integer", "format": "int64"},
+            required=True,
+            example=1234,
+        ),
+        "ProgramId": _param(
+            "program_id",
+            "query",
+            "Unique identifier of a rewards program. Missing: 400 MISSING_REQUIRED_FIELD; not "
+            "an integer: 400 INVALID_FIELD_VALUE.",
+            {"type": "integer", "format": "int64"},
+            required=True,
+            example=49631,
+        ),
+        "ProductCode": _param(
+            "product_code", "query", product, short, required=False, example="FIDOCASHBACK"
+        ),
+        "Language": _param(
+            "language",
+            "query",
+            language,
+            {"type": "string"},
+            example="en_US",
+        ),
+        "MinPoints": _param(
+            "min_points",
+            "query",
+            "Minimum point value for a reward item (inclusive; not above max_points).",
+            {"type": "integer"},
+            example=0,
+        ),
+        "MaxPoints": _param(
+            "max_points",
+            "query",
+            "Maximum point value for a reward item (inclusive).",
+            {"type": "integer"},
+            example=9999,
+        ),
+        "Keyword": _param(
+            "keyword",
+            "query",
+            "Filters reward items based on the keywords provided: whole words, case and accents "
+            "folded, every word required, in the short and long descriptions (any language) "
+            f"and the item's keywords; no stemming. At most {limits.MAX_KEYWORD_QUERY_WORDS} "
+            "words.",
+            {"type": "string", "maxLength": limits.MAX_KEYWORD_QUERY_LENGTH},
+            example="catalog",
+        ),
+        "ProgramIdPath": _param(
+            "program_id",
+            "path",
+            "Unique identifier of a rewards program.",
+            {"type": "integer", "format": "int64"},
+            required=True,
+            example=49631,
+        ),
+        "IfNoneMatch": _param(
+            "If-None-Match",
+            "header",
+            "Optional. The ETag of an earlier answer to the same URL (or *): 304 with no body "
+            "while the program's catalog is unchanged.",
+            {"type": "string"},
+        ),
+    }
+
+
+def _catalog_headers() -> Obj:
+    return {
+        "ETag": {
+            "description": "Strong; changes with every import that changes the program's "
+            'catalog, and only then ("none" while it has none). Per URL.',
+            "required": True,
+            "schema": {"type": "string", "pattern": '^"([0-9a-f]{32}|none)"$'},
+        },
+        "Cache-Control": {
+            "description": "Catalog answers may be kept by the caller, not by shared caches.",
+            "required": True,
+            "schema": {"type": "string", "enum": [catalog_routes.CACHE_CONTROL]},
+        },
+    }
+
+
+def _catalog_document_example() -> Obj:
+    url = "https://img.example.com/"
+    return {
+        "programId": 49631,
+        "languages": ["en_US", "fr_CA"],
+        "catalogs": [
+            {
+                "id": 7991,
+                "parentCatalogId": None,
+                "imageURL": url + "root.jpg",
+                "name": {"en_US": "Rewards", "fr_CA": "Récompenses"},
+            },
+            {
+                "id": 8032,
+                "parentCatalogId": 7991,
+                "imageURL": url + "gift.jpg",
+                "name": {"en_US": "Gift Cards", "fr_CA": "Cartes-cadeaux"},
+            },
+        ],
+        "rewardItems": [
+            {
+                "id": 74568,
+                "catalogIds": [8032],
+                "pointValue": 25.23,
+                "imageURL": url + "OliveGC25.jpg",
+                "shortDescription": {"en_US": "$25 Olive Garden"},
+                "longDescription": {"en_US": "$25 Olive Garden Gift Card"},
+                "orderInformation": {"en_US": "Please allow 7-10 days for gift cards to arrive"},
+                "shippingAddressRequired": True,
+                "isRecurringType": True,
+                "isRedeemable": True,
+                "physicalAddressRequired": True,
+                "isSingleQuantityType": False,
+                "emailAddressRequired": False,
+                "personalizationInformation": {
+                    "isRequired": False,
+                    "length": 2000,
+                    "label": {"en_US": "Message", "fr_CA": "Message personnel"},
+                },
+                "redemptionFees": [
+                    {
+                        "description": {"en_US": "Point purchase"},
+                        "amount": 50,
+                        "quantityLevel": True,
+                    }
+                ],
+                "productCodes": ["FIDOCASHBACK"],
+                "keywords": ["dining", "restaurant"],
+            }
+        ],
+    }
+
+
+def _catalog_examples() -> Obj:
+    doc = _catalog_document_example()
+    top, leaf = doc["catalogs"]
+    (item,) = doc["rewardItems"]
+    image = IMAGE + "mcrewards_content/Catalog/en_US/categories/noimage.jpg"
+
+    def level(lv: Obj, image_url: str, leaf: bool) -> Obj:
+        return {
+            "id": lv["id"],
+            "name": lv["name"]["en_US"],
+            "imageURL": image_url,
+            "parentCatalogId": lv["parentCatalogId"],
+            "hasRewardItems": leaf,
+        }
+
+    answered = {
+        "id": item["id"],
+        "shortDescription": "$25 Olive Garden",
+        "longDescription": "$25 Olive Garden Gift Card",
+        "imageURL": IMAGE + "mcrewards_content/Catalog/en_US/items/OliveGC25.jpg",
+        "pointValue": 25.23,
+        **{flag: item[flag] for flag in catalog_document.FLAGS},
+        "orderInformation": "Please allow 7-10 days for gift cards to arrive",
+        "personalizationInformation": {"isRequired": False, "length": 2000, "label": "Message"},
+        "redemptionFees": [{"description": "Point purchase", "amount": 50, "quantityLevel": True}],
+    }
+    faults = [
+        e.ErrorItem(CATALOG_SOURCE, code, f"{path}: {why}", details=path)
+        for code, path, why in (
+            ("MISSING_REQUIRED_FIELD", "catalogs[1].imageURL", "is required."),
+            (
+                "INVALID_FIELD_VALUE",
+                "rewardItems[3].shortDescription.en_US",
+                f"must be a text of 1 to {ITEM_TEXT} characters.",
+            ),
+            (
+                "INVALID_FIELD_VALUE",
+                "rewardItems[4].catalogIds[0]",
+                "names catalog 7991, which has levels below it: items go on leaves.",
+            ),
+        )
+    ]
+    return {
+        "CatalogDetailsExample": {
+            "summary": "A top level and a leaf below it",
+            "value": {"catalogs": [level(top, image, False), level(leaf, image, True)]},
+        },
+        "NoCatalogExample": {
+            "summary": "A program with no catalog imported",
+            "value": {"catalogs": []},
+        },
+        "RewardItemsExample": {
+            "summary": "Mastercard's field examples",
+            "value": {"rewardItems": [answered]},
+        },
+        "CatalogDocumentExample": {"summary": "Two levels, one item", "value": doc},
+        "CatalogImportResultExample": {
+            "summary": "The first import",
+            "value": {"programId": 49631, "version": 1, "catalogs": 2, "rewardItems": 1},
+        },
+        "InvalidProgramIdExample": _exc(
+            "program_id is not an integer",
+            e.InvalidCatalogParameter("program_id must be an integer."),
+        ),
+        "UnconfiguredLanguageExample": _exc(
+            "A language the program does not configure",
+            e.InvalidCatalogParameter("language de_DE is not configured for program 49631."),
+        ),
+        "InvalidPointsExample": _exc(
+            "min_points above max_points",
+            e.InvalidCatalogParameter("min_points must not be greater than max_points."),
+        ),
+        "UnknownCatalogExample": _exc("catalog_id not in the catalog", e.UnknownCatalog()),
+        "InvalidCatalogDocumentExample": _errors("Every fault of the document", *faults),
+        "CatalogNotFoundExample": _exc("No catalog imported", e.CatalogNotFound()),
+        "CatalogTooLargeExample": _exc(
+            "Too many bytes",
+            e.RequestTooLarge(
+                f"Request body is larger than {limits.MAX_CATALOG_DOCUMENT_BYTES} bytes."
+            ),
+        ),
+        "InvalidJsonExample": _exc(
+            "Not JSON", e.InvalidRequestBody("Request body is not valid JSON.")
+        ),
+    }
+
+
+CATALOG_401 = (
+    "User is not found in the reward programs (Mastercard's words). INVALID_CLIENT_ID (Source "
+    f"{CATALOG_SOURCE}): a vendor's credential, or a customer's not bound to program_id; "
+    "AUTHENTICATION_FAILED (Source Gateway): unknown or revoked consumer key, bad signature, "
+    "stale oauth_timestamp or reused oauth_nonce"
+)
+
+
+def _cacheable(description: str, schema: str, *examples: str) -> Obj:
+    return _ok(description, _schema(schema), *examples, headers=("ETag", "Cache-Control"))
+
+
+def _not_modified() -> Obj:
+    return {
+        "description": "Not Modified: If-None-Match holds the current ETag (or *). No body.",
+        "headers": _response_headers("ETag", "Cache-Control"),
+    }
+
+
+def _catalog_read_responses(ok: Obj, bad: str, *examples: str) -> Obj:
+    common = _common("UnauthorizedExample", "AuthenticationFailedExample")
+    common["401"] = _error(f"{CATALOG_401}.", "UnauthorizedExample", "AuthenticationFailedExample")
+    return {
+        "200": ok,
+        "304": _not_modified(),
+        "400": _error(
+            f"Something was wrong with the request (Source {CATALOG_SOURCE}). "
+            f"{AUTH_400}; MISSING_REQUIRED_FIELD: no program_id; INVALID_FIELD_VALUE (the "
+            f"Description names the parameter): {bad}, a parameter given twice.",
+            "BadRequestExample",
+            *examples,
+            "InvalidAuthHeaderExample",
+        ),
+        **common,
+    }
+
+
+def _import_responses() -> Obj:
+    size = limits.MAX_CATALOG_DOCUMENT_BYTES
+    return {
+        "200": _ok(
+            "Imported: the program's catalog is this document now.",
+            _schema("CatalogImportResult"),
+            "CatalogImportResultExample",
+        ),
+        "400": _error(
+            f"{AUTH_400}; INVALID_REQUEST_BODY: not JSON; otherwise every fault of the document "
+            f"(at most {limits.MAX_REPORTED_FAULTS}, the last saying how many more), each "
+            f"Source {CATALOG_SOURCE}, ReasonCode INVALID_FIELD_VALUE or "
+            "MISSING_REQUIRED_FIELD, Description '<path>: <why>' and Details the path (for "
+            "example rewardItems[3].shortDescription.en_US). A programId other than the URL's "
+            "is a fault too; program_id not an integer is INVALID_FIELD_VALUE. Nothing changed.",
+            "InvalidCatalogDocumentExample",
+            "InvalidJsonExample",
+            "InvalidAuthHeaderExample",
+        ),
+        **_common("UnauthorizedOrderExample", "AuthenticationFailedExample"),
+        "413": _error(f"REQUEST_TOO_LARGE: more than {size} bytes.", "CatalogTooLargeExample"),
+        "415": _error(
+            "UNSUPPORTED_MEDIA_TYPE: Content-Type is neither application/json nor +json.",
+            "UnsupportedMediaTypeExample",
+        ),
+    }
+
+
+def _export_responses() -> Obj:
+    return {
+        "200": _ok(
+            "The program's catalog document as stored (normalised).",
+            _schema("CatalogDocument"),
+            "CatalogDocumentExample",
+        ),
+        "400": _error(
+            f"{AUTH_400}; INVALID_FIELD_VALUE: program_id not an integer.",
+            "InvalidProgramIdExample",
+            "InvalidAuthHeaderExample",
+        ),
+        **_common("UnauthorizedExample", "UnauthorizedOrderExample", "AuthenticationFailedExample"),
+        "404": _error("CATALOG_NOT_FOUND: the program has no catalog.", "CatalogNotFoundExample"),
+    }
+
+
+def _catalog_paths(settings: Settings) -> Obj:
+    def params(*names: str) -> list[Obj]:
+        return [_ref("parameters", n) for n in (*names, "IfNoneMatch")]
+
+    get_catalogs = _operation(
+        "getCatalogs",
+        "catalogs",
+        "Returns a list of all rewards catalogs for a given program.",
+        _catalog_read_responses(
+            _cacheable(
+                "Rewards catalog response for a given program (empty when it has no catalog).",
+                "CatalogDetails",
+                "CatalogDetailsExample",
+                "NoCatalogExample",
+            ),
+            "program_id not an integer, a language the program does not configure",
+            "InvalidProgramIdExample",
+            "UnconfiguredLanguageExample",
+        ),
+        description="Allows the retrieval of the rewards catalog for a given program. This "
+        "method will provide all levels of the program's catalog hierarchy. With product_code: "
+        "the levels that hold an item available to that product, themselves or below them. "
+        "Customer credentials of the program and platform credentials.",
+        parameters=params("ProgramId", "Language", "ProductCode"),
+    )
+    get_items = _operation(
+        "getItems",
+        "catalogs",
+        "Returns a list of all reward items for a given catalog.",
+        _catalog_read_responses(
+            _cacheable(
+                "Reward Matrix Item details result for a given set of items that are associated "
+                "with a catalog hierarchy (empty when the program has no catalog).",
+                "RewardItems",
+                "RewardItemsExample",
+            ),
+            "program_id, catalog_id, min_points or max_points not an integer, min_points above "
+            "max_points, a language the program does not configure, an empty or too long "
+            "keyword or product_code; INVALID_INPUT: a catalog_id the program's catalog does "
+            "not hold",
+            "InvalidProgramIdExample",
+            "UnconfiguredLanguageExample",
+            "InvalidPointsExample",
+            "UnknownCatalogExample",
+        ),
+        description="Returns a list of all reward items for a given catalog and search "
+        "criteria. Customer credentials of the program and platform credentials.",
+        parameters=params(
+            "ProgramId", "CatalogId", "Language", "MinPoints", "MaxPoints", "Keyword", "ProductCode"
+        ),
+    )
+    put = _operation(
+        "importCatalog",
+        "platform",
+        "Import (replace) a program's whole catalog (ours; platform credentials only)",
+        _import_responses(),
+        description="Replaces the program's catalog atomically and bumps its version; readers "
+        "see the old catalog or the new one, never a mix. The same document again (an export, "
+        "say) changes nothing and keeps the version. Every fault is reported at once.",
+        parameters=[_ref("parameters", "ProgramIdPath")],
+        body=_body(
+            "CatalogDocument",
+            "CatalogDocumentExample",
+            f"The program's whole catalog, at most {limits.MAX_CATALOG_DOCUMENT_BYTES} bytes.",
+        ),
+    )
+    export = _operation(
+        "exportCatalog",
+        "platform",
+        "Export a program's catalog (ours; platform credentials only)",
+        _export_responses(),
+        description="The document as stored: importing it again changes nothing.",
+        parameters=[_ref("parameters", "ProgramIdPath")],
+    )
+    base = settings.base_path
+    return {
+        f"{base}/catalogs": {"get": get_catalogs},
+        f"{base}/catalogs/{{catalog_id}}/items": {"get": get_items},
+        f"{base}/programs/{{program_id}}/catalog": {"put": put, "get": export},
     }
 
 
