@@ -62,7 +62,8 @@ class Context:
                         EXIT_CONFIG,
                     )
                 upgrade(url)
-            self._store = Store(make_engine(url))
+            # An operator's command may rightly hold a connection long (a big import).
+            self._store = Store(make_engine(url, timeout_s=CLI_DB_TIMEOUT_S))
             if not is_up_to_date(self._store.engine):
                 fail(
                     "the database is not at the latest migration: run `tfs db upgrade`", EXIT_CONFIG
@@ -70,6 +71,7 @@ class Context:
         return self._store
 
 
+CLI_DB_TIMEOUT_S = 600.0
 CREATING_COMMANDS = ("serve", "db upgrade", "demo")
 
 
