@@ -12,11 +12,13 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
 
 $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
+	@echo "Installing the pinned dependencies into $(VENV) (the first time takes a minute or so)..."
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
+	@echo "Installing the pinned development tools into $(VENV)..."
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 

@@ -79,12 +79,14 @@ class ServerProcess:
 
 class TcpProxy:
     """Forwards a local port to a target; `cut()` drops every connection and refuses new ones
-    until `restore()`."""
+    until `restore()`; `stall()` keeps every connection open but forwards nothing (a network
+    that stops answering) until `restore()`."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
         self.open = True
+        self.stalled = False
         self.conns: list[socket.socket] = []
         self.lock = threading.Lock()
         self.listener = socket.create_server(("127.0.0.1", self.port))
@@ -116,6 +118,9 @@ class TcpProxy:
         pair = {a: b, b: a}
         try:
             while self.open:
+                if self.stalled:
+                    time.sleep(0.05)
+                    continue
                 ready, _, _ = select.select([a, b], [], [], 0.1)
                 for s in ready:
                     data = s.recv(65536)
@@ -137,8 +142,12 @@ class TcpProxy:
                 c.close()
             self.conns.clear()
 
+    def stall(self) -> None:
+        self.stalled = True
+
     def restore(self) -> None:
         self.open = True
+        self.stalled = False
 
     def close(self) -> None:
         self.running = False

@@ -526,3 +526,54 @@ def test_production_refuses_demo_credentials(
 def test_development_accepts_demo_credentials(make_vendor: Callable[..., Client]) -> None:
     demo = make_vendor(is_demo=True)
     assert demo.post_status(PAYLOAD).status_code == 200
+
+
+# --- parameters may not move into the Authorization header --------------------------------------
+
+
+def _get_signed(client: Client, signed_url: str) -> str:
+    return sign_request(client.key, client.consumer_key, "GET", signed_url, b"")
+
+
+def _get(url: str, authorization: str) -> requests.Response:
+    return requests.get(url, headers={"Authorization": authorization}, timeout=30)
+
+
+def _moved(header: str, extra: str) -> str:
+    return header + "," + extra
+
+
+@pytest.mark.parametrize(
+    ("case", "signed_query", "sent_query", "extra", "verdict"),
+    [
+        # Sign `limit=1`, send it in the header instead of the URL.
+        ("limit moved to the header", "after=0&limit=1", "after=0", 'limit="1"', 401),
+        # A signed filter dropped from the URL and carried in the header.
+        ("status filter moved", "status=Cancelled", "", 'status="Cancelled"', 401),
+        ("unknown parameter", "", "", 'foo="1"', 401),
+        ("unknown oauth_ parameter", "", "", 'oauth_token="t"', 401),
+        ("oauth parameter also in the query", "oauth_nonce=abc", "oauth_nonce=abc", "", 401),
+        ("repeated oauth_nonce", "", "", 'oauth_nonce="other"', 400),
+        ("realm is allowed", "", "", 'realm="tfs"', 200),
+    ],
+)
+def test_parameters_stay_where_they_were_signed(
+    platform: Client,
+    vendor: Client,
+    case: str,
+    signed_query: str,
+    sent_query: str,
+    extra: str,
+    verdict: int,
+) -> None:
+    path = "/events" if "after" in signed_query else f"/vendors/{vendor.vendor_id}/orders/status"
+    base = platform.base_url + path
+    header = _get_signed(platform, base + ("?" + signed_query if signed_query else ""))
+    header = _moved(header, extra) if extra else header
+    response = _get(base + ("?" + sent_query if sent_query else ""), header)
+    assert response.status_code == verdict, (case, response.text)
+    if verdict == 401:
+        description = authentication_failed(response)
+        assert "Authorization header" in description, (case, description)
+    elif verdict == 400:
+        gateway_error(response, 400, "INVALID_AUTH_HEADER")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shlex
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -180,8 +182,8 @@ def test_revoked_credential_is_refused_by_the_live_server(
     assert response.json()["Errors"]["Error"][0]["ReasonCode"] == "AUTHENTICATION_FAILED"
 
 
-def test_revoking_an_unknown_consumer_key_exits_1(tfs: Tfs) -> None:
-    result = tfs("credentials", "revoke", "no-such-key", code=1)
+def test_revoking_an_unknown_consumer_key_exits_3(tfs: Tfs) -> None:
+    result = tfs("credentials", "revoke", "no-such-key", code=3)
     assert "no such consumer key" in result.stderr
 
 
@@ -200,8 +202,8 @@ def test_credentials_create_for_the_platform_reads_any_order(
     assert response.json()["vendorId"] == vendor_id
 
 
-def test_credentials_create_for_an_unknown_vendor_exits_1(tfs: Tfs, tmp_path: Path) -> None:
-    result = tfs("credentials", "create", "--vendor", "nobody-here", "--out", tmp_path, code=1)
+def test_credentials_create_for_an_unknown_vendor_exits_3(tfs: Tfs, tmp_path: Path) -> None:
+    result = tfs("credentials", "create", "--vendor", "nobody-here", "--out", tmp_path, code=3)
     assert "nobody-here" in result.stderr
     assert list(tmp_path.glob("*.p12")) == []  # no key is left behind that nobody can use
 
@@ -249,13 +251,13 @@ def test_platform_public_key_is_registered_with_the_platform_role(
     assert response.status_code == 404  # authenticated as the platform; no such order
 
 
-def test_registering_a_consumer_key_twice_exits_1(tfs: Tfs, vendor_id: str, tmp_path: Path) -> None:
+def test_registering_a_consumer_key_twice_exits_3(tfs: Tfs, vendor_id: str, tmp_path: Path) -> None:
     pem = tmp_path / "public.pem"
     pem.write_text(public_pem(private_key(3)))
     given = f"twice-{uuid.uuid4().hex}"
     args = ("credentials", "add", "--vendor", vendor_id, "--public-key", pem)
     tfs(*args, "--consumer-key", given)
-    result = tfs(*args, "--consumer-key", given, code=1)
+    result = tfs(*args, "--consumer-key", given, code=3)
     assert given in result.stderr or "already" in result.stderr
 
 
@@ -296,7 +298,7 @@ def test_a_customer_credential_reads_the_catalogs_of_its_programs(
     key = lines["consumer key"].strip()
     assert credential_lines(tfs)[key][1:3] == ["customer", "7,49631"]
     p12, password = lines["p12 file"].strip(), lines["password"].strip()
-    for program, code in (("49631", 0), ("7", 0), ("8", 1)):
+    for program, code in (("49631", 0), ("7", 0), ("8", 3)):
         url = f"{server.url}/catalogs?program_id={program}"
         read = tfs(
             "request", "GET", url, "--consumer-key", key, "--p12", p12, "--password", password,
@@ -446,24 +448,22 @@ def test_send_status_prints_http_200_and_the_stored_orders(
     )
     key = vendor_key(tfs, vendor_id, tmp_path / "keys")
     result = tfs("send-status", "--url", server.url, *key, vendor_id, update)
-    status_line, body = result.stdout.split("\n", 1)
-    assert status_line == "HTTP 200"
+    status_line, correlation, body = result.stdout.split("\n", 2)
+    assert status_line == "HTTP 200" and correlation.startswith("X-Correlation-ID: ")
     (stored,) = json.loads(body)
     assert stored["mcOrderId"] == order["mcOrderId"] and stored["status"] == "Shipped"
     assert [i["status"] for i in stored["orderItems"]] == ["Shipped"]
 
 
-def test_send_status_refused_by_the_service_prints_the_error_and_exits_1(
+def test_send_status_refused_by_the_service_prints_the_error_and_exits_3(
     tfs: Tfs, vendor_id: str, tmp_path: Path, server: LiveServer
 ) -> None:
     other = new_vendor(tfs)
     update = write_json(tmp_path / "update.json", [{"mcOrderId": "x", "status": "Shipped"}])
     key = vendor_key(tfs, vendor_id, tmp_path / "keys")
-    result = tfs("send-status", "--url", server.url, *key, other, update, code=1)
+    result = tfs("send-status", "--url", server.url, *key, other, update, code=3)
     assert result.stdout.startswith("HTTP 401\n")
-    assert json.loads(result.stdout.split("\n", 1)[1])["Errors"]["Error"][0]["ReasonCode"] == (
-        "INVALID_CLIENT_ID"
-    )
+    assert answer_body(result)["Errors"]["Error"][0]["ReasonCode"] == ("INVALID_CLIENT_ID")
 
 
 def test_send_status_with_a_wrong_password_exits_2_with_a_clear_message(
@@ -484,15 +484,82 @@ def unused_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_send_status_to_an_unreachable_url_exits_1_with_a_clear_message(
+def test_send_status_to_an_unreachable_url_exits_4_with_a_clear_message(
     tfs: Tfs, vendor_id: str, tmp_path: Path
 ) -> None:
     key = vendor_key(tfs, vendor_id, tmp_path / "keys")
     update = write_json(tmp_path / "update.json", [{"mcOrderId": "x", "status": "Shipped"}])
     url = f"http://127.0.0.1:{unused_port()}/loyalty/rewards"
-    result = tfs("send-status", "--url", url, *key, vendor_id, update, code=1)
+    result = tfs("send-status", "--url", url, *key, vendor_id, update, code=4)
     assert result.stderr.startswith("error: ")
     assert f"could not connect to {url}/vendors/{vendor_id}/orders/status" in result.stderr
+
+
+def answer_body(result: Result) -> Any:
+    """The JSON body a `tfs request`/`send-status` printed after its status and header lines."""
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line[:1] in "[{")
+    return json.loads("\n".join(lines[start:]))
+
+
+def credential_file(result: Result) -> Path:
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("credential:")]
+    return Path(line.split(":", 1)[1].split()[0])
+
+
+def test_credentials_create_writes_a_credential_file_that_send_status_takes(
+    tfs: Tfs, vendor_id: str, tmp_path: Path, server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = tfs("credentials", "create", "--vendor", vendor_id, "--out", tmp_path / "keys")
+    path = credential_file(made)
+    saved = json.loads(path.read_text())
+    key, p12, password = created(made)
+    assert saved == {
+        "consumerKey": key,
+        "role": "vendor",
+        "vendorId": vendor_id,
+        "p12": str(p12),
+        "password": password,
+    }
+    assert path.stat().st_mode & 0o777 == 0o600
+    order = placement(vendor_id, items=1)
+    tfs("orders", "place", write_json(tmp_path / "order.json", order))
+    shipped = write_json(
+        tmp_path / "ok.json", [{"mcOrderId": order["mcOrderId"], "status": "Shipped"}]
+    )
+    ok = tfs("send-status", "--url", server.url, "--credential", path, vendor_id, shipped)
+    assert ok.stdout.startswith("HTTP 200\n")
+    assert ok.stderr.strip().endswith("1 applied, 0 failed")
+    # An order that FAILED: exit 1 and a summary by error code; --allow-failed: 0.
+    mixed = write_json(
+        tmp_path / "mixed.json",
+        [
+            {"mcOrderId": order["mcOrderId"], "status": "Delivered"},
+            {"mcOrderId": "no-such-order", "status": "Shipped"},
+        ],
+    )
+    failed = tfs("send-status", "--url", server.url, "--credential", path, vendor_id, mixed, code=1)
+    assert failed.stderr.strip().splitlines()[-1].startswith("1 applied, 1 failed: 100")
+    assert "×1" in failed.stderr
+    monkeypatch.setenv("TFS_CREDENTIAL", str(path))  # the file named by the environment
+    allowed = tfs("send-status", "--url", server.url, "--allow-failed", vendor_id, mixed)
+    assert allowed.stdout.startswith("HTTP 200\n")
+
+
+def test_request_prints_the_status_headers_and_body_and_exits_by_status(
+    tfs: Tfs, tmp_path: Path, server: LiveServer
+) -> None:
+    made = tfs("credentials", "create", "--platform", "--out", tmp_path / "keys")
+    path = credential_file(made)
+    url = f"{server.url}/events?after=0&limit=1"
+    got = tfs("request", "GET", url, "--credential", path, "--header", "X-Correlation-ID: abc-1")
+    lines = got.stdout.splitlines()
+    assert lines[0] == "HTTP 200" and lines[1] == "X-Correlation-ID: abc-1"
+    assert "events" in json.loads(got.stdout[got.stdout.index("{") :])
+    missing = tfs("request", "GET", f"{server.url}/orders/nope", "--credential", path, code=3)
+    assert missing.stdout.startswith("HTTP 404\n")
+    usage = tfs("request", "GET", url, code=2)
+    assert "--credential" in usage.stderr
 
 
 # --- demo --------------------------------------------------------------------------------------
@@ -518,7 +585,7 @@ def test_demo_prints_a_send_status_command_that_works(
     args[url] = server.url
     sent = tfs(*args)
     assert sent.stdout.startswith("HTTP 200\n")
-    shipped, processing = json.loads(sent.stdout.split("\n", 1)[1])
+    shipped, processing = answer_body(sent)
     assert shipped["orderItems"][0]["status"] == "Shipped"
     assert shipped["orderItems"][0]["trackingNumber"] == "Track123"
     assert processing["status"] == "Processing"
@@ -548,7 +615,9 @@ def test_demo_twice_reuses_its_credential(tfs: Tfs, tmp_path: Path) -> None:
     demo_keys = {k for k, line in credential_lines(tfs).items() if line[-1] == "demo"}
     second = printed_command(tfs("demo", "--out", out, "--url", "http://127.0.0.1:9"))
     assert second == first
-    consumer_key = first[first.index("--consumer-key") + 1]
+    saved = json.loads(Path(first[first.index("--credential") + 1]).read_text())
+    assert saved["role"] == "vendor" and saved["vendorId"] == "carltonone"
+    consumer_key = saved["consumerKey"]
     assert consumer_key in demo_keys
     after = {k for k, line in credential_lines(tfs).items() if line[-1] == "demo"}
     assert after == demo_keys
@@ -573,3 +642,45 @@ def test_new_consumer_keys_never_start_with_a_dash_which_a_command_line_takes_fo
     keys = [new_consumer_key() for _ in range(3000)]
     assert not [k for k in keys if k.startswith("-")]
     assert all(len(k) == 97 and k[48] == "!" for k in keys)
+
+
+# --- a fast, clear command line -----------------------------------------------------------------
+
+
+def test_help_and_commands_without_a_database_do_not_import_the_service() -> None:
+    """`tfs --help`, `send-status` and `request` start without SQLAlchemy or the service's
+    parts (a new process: what a user starts); the figure is in the note, not asserted."""
+    probe = (
+        "import sys; sys.argv = ['tfs'] + sys.argv[1:]\n"
+        "from tfs.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'tfs.db.store', 'tfs.orders', 'oauth1')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    for args in (["--help"], ["send-status", "--help"], ["request", "--help"]):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
+        ).stdout
+        assert "HEAVY []" in out, (args, out)
+    listed = subprocess.run(
+        [sys.executable, "-c", probe, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for name in ("serve", "send-status", "request", "catalog", "programs", "demo", "bench"):
+        assert f"  {name} " in listed
+
+
+def test_a_command_never_makes_a_new_empty_database_where_none_was(
+    tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TFS_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["vendors", "list"])
+    assert result.exit_code == 3
+    assert f"no database at {tmp_cwd / 'var' / 'tfs.db'}" in result.stderr
+    assert not (tmp_cwd / "var").exists()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    listed = runner.invoke(main, ["vendors", "list"])
+    assert listed.exit_code == 0
+    assert "no vendors yet" in listed.stdout
+    assert "no credentials yet" in runner.invoke(main, ["credentials", "list"]).stdout

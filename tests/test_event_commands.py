@@ -73,7 +73,7 @@ def test_add_prints_a_standard_webhooks_secret_and_list_shows_the_subscription(
         line.startswith(f"{subscription_id}\t")
         for line in tfs("webhooks", "list").stdout.splitlines()
     )
-    tfs("webhooks", "remove", subscription_id, code=1)
+    tfs("webhooks", "remove", subscription_id, code=3)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_a_url_that_is_not_http_or_points_nowhere_is_refused(tfs: Tfs, url: str,
 
 
 def test_a_subscription_for_an_unknown_vendor_is_refused(tfs: Tfs, receiver: Receiver) -> None:
-    result = tfs("webhooks", "add", receiver.url, "--vendor", "no-such-vendor", code=1)
+    result = tfs("webhooks", "add", receiver.url, "--vendor", "no-such-vendor", code=3)
     assert "does not exist" in result.stderr
 
 
@@ -116,10 +116,10 @@ def test_deliveries_show_their_attempts_and_a_dead_one_can_be_replayed(
         every = tfs("events", "deliveries", "--subscription", subscription_id).stdout
         assert every.count("\tdelivered\t") == 3
 
-        tfs("events", "replay", "--delivery", delivery_id + 1_000_000, code=1)
+        tfs("events", "replay", "--delivery", delivery_id + 1_000_000, code=3)
         receiver.fail_when = lambda _event: False
         tfs("events", "replay", "--delivery", delivery_id)
-        tfs("events", "replay", "--delivery", delivery_id, code=1)  # pending now, not dead
+        tfs("events", "replay", "--delivery", delivery_id, code=3)  # pending now, not dead
         with RelayThread(store, quick):
             wait_for(lambda: len(receiver.unique()) == 4, "the replayed revision 1")
 

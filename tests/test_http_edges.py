@@ -430,3 +430,21 @@ def test_log_records_carry_no_credentials_signatures_or_bodies(
             assert secret not in line, (secret, line)
     statuses = sorted(r.fields["status"] for r in http_records(caplog, vendor.vendor_id))  # type: ignore[attr-defined]
     assert statuses == [200, 400, 400, 401, 401]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'[{"mcOrderId": "\xff\xfe"}]', b'{"mcOrderId": "\xc3"}', b'[{"mcOrderId": "\\ud800"}]'],
+    ids=["invalid-start-byte", "truncated-sequence", "lone-surrogate-escape"],
+)
+def test_a_body_that_is_not_utf8_is_invalid_request_body_on_both_posts(
+    vendor: Client, platform: Client, raw: bytes
+) -> None:
+    for client, path in (
+        (vendor, f"/vendors/{vendor.vendor_id}/orders/status"),
+        (platform, "/orders"),
+    ):
+        response = client.request("POST", path, raw=raw)
+        assert response.status_code == 400, response.text
+        (error,) = errors_of(response)
+        assert error["ReasonCode"] == "INVALID_REQUEST_BODY", error

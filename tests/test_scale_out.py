@@ -229,6 +229,39 @@ def test_database_outage_gives_503_and_the_service_recovers_by_itself(
         proxy.close()
 
 
+@needs_postgres
+def test_a_stalled_database_network_gives_503_not_a_hang_and_recovers(
+    deployment: Deployment,
+) -> None:
+    """Behind a proxy that stops forwarding (TCP stays up, nothing answers), reads, writes and
+    /ready answer 503 once TFS_DB_TIMEOUT_S has passed, instead of waiting for the network."""
+    target = make_url(deployment.url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    via_proxy = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    env = {**env_for(deployment), "TFS_DATABASE_URL": via_proxy, "TFS_DB_TIMEOUT_S": "2"}
+    try:
+        with ServerProcess(env) as server:
+            ok = send(public_signed(deployment, "GET", status_path(deployment), None), server)
+            assert ok.status_code == 200
+            proxy.stall()
+            # Each would wait for ever without a deadline (requests gives up after 30 s).
+            for _ in range(3):
+                down = send(public_signed(deployment, "GET", status_path(deployment), None), server)
+                assert down.status_code == 503, down.text
+                (error,) = errors_of(down)
+                assert error["ReasonCode"] == "SERVICE_UNAVAILABLE" and error["Recoverable"]
+                assert "Retry-After" in down.headers
+            assert requests.get(server.origin + "/ready", timeout=30).status_code == 503
+            proxy.restore()
+            assert wait_for(
+                lambda: requests.get(server.origin + "/ready", timeout=10).status_code == 200
+            )
+            back = send(public_signed(deployment, "GET", status_path(deployment), None), server)
+            assert back.status_code == 200
+    finally:
+        proxy.close()
+
+
 def wait_for(check: Callable[[], bool], seconds: float = 20) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -136,7 +137,11 @@ def test_timeouts_and_refused_connections_are_retried(
 
 
 def test_dead_letter_after_the_retry_window_unblocks_the_next_revision_and_replay_resends_it(
-    store: Store, vendor: Client, place: Callable[..., Placed], receiver: Receiver
+    store: Store,
+    vendor: Client,
+    place: Callable[..., Placed],
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = dataclasses.replace(FAST, retry_hours=0.8 / 3600)  # a 0.8 s window
     with subscription(store, receiver.url, vendor.vendor_id) as (subscription_id, secret):
@@ -156,6 +161,10 @@ def test_dead_letter_after_the_retry_window_unblocks_the_next_revision_and_repla
             store, failed_only=True, subscription_id=subscription_id
         )
         assert [v.delivery_id for v in failed] == [dead[0].delivery_id]
+        # Failed attempts are warnings; the one that dead-letters a delivery is an error.
+        logged = {(r.getMessage(), r.levelno) for r in caplog.records}
+        assert ("webhook attempt failed", logging.WARNING) in logged
+        assert ("webhook delivery dead-lettered", logging.ERROR) in logged
 
         receiver.fail_when = lambda _event: False
         relay_usecases.replay_delivery(store, dead[0].delivery_id, now())

@@ -49,6 +49,9 @@ class Settings:
     rate_limit: str | None = "100/second"
     redis_url: str | None = None
     workers: int = 1
+    # TFS_DB_TIMEOUT_S: the longest wait on the database (a pooled connection, a new one, a
+    # connection held); past it the request answers 503 (tfs/db/deadline.py).
+    db_timeout_s: float = 5.0
     relay: RelaySettings = field(default_factory=RelaySettings)
 
     @property
@@ -154,5 +157,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit=_rate(env.get("TFS_RATE_LIMIT", "100/second")),
         redis_url=env.get("TFS_REDIS_URL") or None,
         workers=_int(env, "TFS_WORKERS", 1),
+        db_timeout_s=_float(env, "TFS_DB_TIMEOUT_S", 5.0),
         relay=_relay(env),
     )

@@ -6,7 +6,8 @@
     │   └── AuthenticationFailed      401 AUTHENTICATION_FAILED (one Description per cause)
     │       ├── UnknownConsumerKey, RevokedConsumerKey
     │       ├── SignatureMismatch, BodyHashMismatch
-    │       └── StaleTimestamp, NonceReused
+    │       ├── StaleTimestamp, NonceReused
+    │       └── ForeignAuthParameter  a non-OAuth parameter in the header, or one in both places
     └── ServiceError                  Source "rewards-order-management"
         ├── InvalidClientId           401 the credential may not act for this vendor or route
         ├── ValidationFailed          400 one item per structural fault
@@ -130,6 +131,10 @@ class BodyHashMismatch(AuthenticationFailed):
 
 class StaleTimestamp(AuthenticationFailed):
     default_description = "OAuth timestamp is outside the accepted window."
+
+
+class ForeignAuthParameter(AuthenticationFailed):
+    default_description = "The Authorization header may hold only OAuth protocol parameters."
 
 
 class NonceReused(AuthenticationFailed):

@@ -81,6 +81,8 @@ def decode(body: bytes) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise InvalidRequestBody("Request body is not valid JSON.") from exc
+    except UnicodeDecodeError as exc:  # msgspec's error for bytes that are not UTF-8
+        raise InvalidRequestBody("Request body is not valid UTF-8.") from exc
     except RecursionError as exc:
         raise InvalidRequestBody("Request body is nested too deeply.") from exc
 

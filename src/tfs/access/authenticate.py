@@ -121,11 +121,12 @@ def authenticate(
         raise StaleTimestamp(
             "OAuth timestamp is too far in the future." if future else "OAuth timestamp is too old."
         )
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    signing.check_query_apart(params, query)
     credential = _credential(store, params.consumer_key, settings, cache)
     if not signing.body_hash_matches(params, body):
         raise BodyHashMismatch()
     uri = signed_uri(request, settings)
-    query = request.scope.get("query_string", b"").decode("latin-1")
     if not signing.verify(
         _public_key(credential.public_key_pem), request.method, uri, query, params
     ):

@@ -15,14 +15,14 @@ import secrets
 import string
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from tfs.errors import InvalidAuthHeader
+from tfs.errors import ForeignAuthParameter, InvalidAuthHeader
 from tfs.fields import printable
 
 RSA_SHA256 = "RSA-SHA256"
@@ -45,6 +45,10 @@ _REQUIRED = (
     "oauth_body_hash",
     "oauth_signature",
 )
+# The only parameters the header may hold: Mastercard's clients send exactly these. Anything
+# else (`limit="1"`) would be signed as if it were in the query and let a request's parameters
+# move out of its URL, so it is refused rather than signed.
+_ALLOWED = frozenset((*_REQUIRED, "realm"))
 # RFC 5849 §3.5.1: name="value" pairs separated by commas, optional whitespace around them.
 _PAIR = re.compile(r'\s*([A-Za-z0-9_]+)\s*=\s*"([^"]*)"\s*(?:,|\Z)')
 # Bounded so int() never meets a huge digit string.
@@ -78,6 +82,11 @@ def percent_encode(text: str) -> str:
 
 def parse_authorization(header: str | None) -> OAuthParams:
     fields = _header_fields(header)
+    for name in fields:
+        if name not in _ALLOWED:
+            raise ForeignAuthParameter(
+                f"The Authorization header may hold only OAuth protocol parameters, not {name}."
+            )
     for name in _REQUIRED:
         if not fields.get(name):
             raise InvalidAuthHeader(f"Missing OAuth parameter: {name}.")
@@ -105,6 +114,19 @@ def parse_authorization(header: str | None) -> OAuthParams:
         signature=_decode_signature(fields["oauth_signature"]),
         params=params,
     )
+
+
+def check_query_apart(params: OAuthParams, query: str) -> None:
+    """No parameter of the header may appear in the query too (RFC 5849 §3.4.1.3.1 would sign
+    both, and Mastercard's gateway takes each from one place only)."""
+    if not query:
+        return
+    names = {unquote_plus(pair.partition("=")[0]) for pair in query.split("&") if pair}
+    both = names & {k for k, _ in params.params} | (names & {"oauth_signature", "realm"})
+    if both:
+        raise ForeignAuthParameter(
+            f"Parameter {sorted(both)[0]} is in both the Authorization header and the query."
+        )
 
 
 def _header_fields(header: str | None) -> dict[str, str]:

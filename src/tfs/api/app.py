@@ -118,9 +118,17 @@ async def health(_request: Request) -> Response:
     return json_response(b'{"status":"ok"}')
 
 
+READY_WITHIN_S = 2.0
+
+
 async def ready(request: Request) -> Response:
+    """200 when the database answers a query within READY_WITHIN_S, else 503 (soon, never
+    waiting on a database that does not answer)."""
     store = ctx(request).store
-    ok = await run_in_threadpool(store.ping)
+    try:
+        ok = await asyncio.wait_for(run_in_threadpool(store.ping), READY_WITHIN_S)
+    except TimeoutError:
+        ok = False
     body = render.encode({"status": "ready" if ok else "unavailable", "database": ok})
     return json_response(body, 200 if ok else 503, headers=None if ok else {"Retry-After": "5"})
 
@@ -184,7 +192,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         url = settings.database_url
         if is_sqlite(url) and sqlite_file(url) is not None:
             checkpointer = WalCheckpointer(url)
-        store = Store(make_engine(url, background_checkpoint=checkpointer is not None))
+        store = Store(
+            make_engine(
+                url,
+                background_checkpoint=checkpointer is not None,
+                timeout_s=settings.db_timeout_s,
+            )
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -170,3 +170,6 @@ def _removed_if_empty(directory: Path) -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError):
             directory.rmdir()  # only when empty: a kept or failed run stays
+
+
+COMMANDS = (bench,)

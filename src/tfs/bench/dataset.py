@@ -95,7 +95,7 @@ def load(
 ) -> list[VendorKey]:
     """Vendors with one credential each, then every order, in large transactions."""
     now = datetime.now(UTC)
-    store = Store(make_engine(url))
+    store = Store(make_engine(url, timeout_s=3600))  # bulk loads hold connections long
     try:
         vendor_keys = []
         for v in range(workload.vendors):
@@ -145,7 +145,7 @@ def _load_chunk(job: tuple[str, Workload, list[int], datetime]) -> int:
     for j in indexes:
         p = placement(workload, j)
         placed.append((p.new_order(), p.fingerprint()))
-    store = Store(make_engine(url))
+    store = Store(make_engine(url, timeout_s=3600))  # bulk loads hold connections long
     try:
         with store.transaction() as uow:
             Orders(uow).insert_many(placed, now)

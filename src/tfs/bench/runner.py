@@ -177,7 +177,7 @@ def run_config(opts: Options, session: Session) -> ConfigResult:
             )
         peak_all = max((s[1] for s in live.memory.samples), default=0)
         expected = verify.expectations(workload, driver.acked, driver.partial)
-        engine = make_engine(url)
+        engine = make_engine(url, timeout_s=3600)
         try:
             lost = verify.check_acknowledged(engine, expected)
         finally:

@@ -16,11 +16,13 @@ from tfs.access.usecases import Nonce, spend_nonce
 from tfs.catalog import views
 from tfs.catalog.document import MAX_INT64, ProgramCatalog
 from tfs.catalog.repository import Catalogs, Head, ItemQuery, StoredLevel
+from tfs.db import deadline
 from tfs.db.store import Store
 from tfs.db.transaction import Transaction
 from tfs.errors import InvalidCatalogParameter, UnknownCatalog
 
 DEFAULT_LANGUAGE = "en_US"
+IMPORT_TIMEOUT_S = 300.0
 
 _decode_views = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
@@ -39,7 +41,8 @@ def import_catalog(
 ) -> Imported:
     """Replace the program's catalog with this one and bump its version; the same document
     again (an export of it, say) changes nothing and keeps the version."""
-    with store.transaction() as tx:
+    # Replacing 100,000 items may rightly hold a connection longer than a request's deadline.
+    with deadline.allowance(IMPORT_TIMEOUT_S), store.transaction() as tx:
         spend_nonce(tx, nonce)
         repo = Catalogs(tx)
         version, digest = repo.lock(catalog.program_id, now)

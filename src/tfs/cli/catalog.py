@@ -32,7 +32,7 @@ def catalog_import(ctx: Context, file: Path) -> None:
         _fail(f"the document is larger than {limits.MAX_CATALOG_DOCUMENT_BYTES} bytes", EXIT_USAGE)
     try:
         data = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         _fail(f"{file} is not JSON: {exc}", EXIT_USAGE)
     parsed, faults = document.parse(data)
     if parsed is None:

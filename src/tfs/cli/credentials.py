@@ -13,6 +13,7 @@ from tfs.access import usecases as access
 from tfs.access.repository import Credential
 from tfs.cli.context import EXIT_REFUSED, EXIT_USAGE, Context, pass_ctx
 from tfs.cli.context import fail as _fail
+from tfs.cli.request import Signer, write_credential
 from tfs.errors import ConfigurationError, TfsError
 
 
@@ -127,15 +128,28 @@ def credentials_create(
     except SystemExit:
         issued.p12_path.unlink(missing_ok=True)  # a key nobody can use is not left behind
         raise
+    saved = issued.p12_path.with_suffix(".json")
+    who: dict[str, object] = {"role": role}
+    if vendor_id is not None:
+        who["vendorId"] = vendor_id
+    if programs:
+        who["programs"] = sorted(programs)
+    write_credential(
+        saved, Signer(issued.consumer_key, str(issued.p12_path), issued.password), **who
+    )
     click.echo(f"consumer key: {issued.consumer_key}")
     click.echo(f"p12 file:     {issued.p12_path}")
     click.echo(f"password:     {issued.password}")
+    click.echo(f"credential:   {saved}   (for --credential, or TFS_CREDENTIAL)")
 
 
 @credentials.command("list")
 @pass_ctx
 def credentials_list(ctx: Context) -> None:
-    for c in access.list_credentials(ctx.store):
+    found = access.list_credentials(ctx.store)
+    if not found:
+        click.echo("no credentials yet: make one with `tfs credentials create … --out DIR`")
+    for c in found:
         state = "revoked" if c.revoked else "active"
         who = c.vendor_id or ",".join(map(str, sorted(c.programs))) or "-"
         click.echo(

@@ -19,6 +19,7 @@ from tfs.cli import demo_catalog
 from tfs.cli.context import EXIT_CONFIG, Context, pass_ctx
 from tfs.cli.context import fail as _fail
 from tfs.cli.credentials import register as register_credential
+from tfs.cli.request import Signer, write_credential
 from tfs.db.store import Store
 from tfs.orders import usecases
 from tfs.orders.placement import parse_placement
@@ -95,17 +96,19 @@ def _credential(
     """The credential saved in `saved` if it is still registered, else a new one saved there."""
     known = {c.consumer_key for c in access.list_credentials(store)}
     if saved.exists() and json.loads(saved.read_text())["consumerKey"] in known:
-        cred: dict[str, str] = json.loads(saved.read_text())
-        return cred
+        known_cred: dict[str, str] = json.loads(saved.read_text())
+        return known_cred
     issued = credentials.issue(saved.parent, label)
     register(issued.consumer_key, role, vendor, issued.public_key_pem)
-    cred = {
-        "consumerKey": issued.consumer_key,
-        "p12": str(issued.p12_path),
-        "password": issued.password,
-    }
-    saved.write_text(json.dumps(cred, indent=2))
-    saved.chmod(0o600)
+    who: dict[str, object] = {"role": role}
+    if vendor is not None:
+        who["vendorId"] = vendor
+    if role == "customer":
+        who["programs"] = [demo_catalog.PROGRAM_ID]
+    write_credential(
+        saved, Signer(issued.consumer_key, str(issued.p12_path), issued.password), **who
+    )
+    cred: dict[str, str] = json.loads(saved.read_text())
     return cred
 
 
@@ -114,7 +117,7 @@ def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
     now = clock.now()
     access.add_vendor(store, VENDOR, "Carlton One Engagement", now)
     out.mkdir(parents=True, exist_ok=True)
-    cred = _credential(store, out / "credential.json", VENDOR, "vendor", VENDOR, register)
+    _credential(store, out / "credential.json", VENDOR, "vendor", VENDOR, register)
     _credential(store, out / "customer.json", "customer", "customer", None, register)
     # The catalog first: placing an order checks its reward items against it.
     doc = demo_catalog.document()
@@ -133,12 +136,8 @@ def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
         "send-status",
         "--url",
         api_url,
-        "--consumer-key",
-        cred["consumerKey"],
-        "--p12",
-        cred["p12"],
-        "--password",
-        cred["password"],
+        "--credential",
+        str(out / "credential.json"),
         VENDOR,
         str(update_file),
     ]

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from tfs import clock
-from tfs.cli.context import EXIT_REFUSED, EXIT_USAGE, Context, pass_ctx
+from tfs.cli.context import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE, Context, pass_ctx
 from tfs.cli.context import fail as _fail
 from tfs.errors import TfsError, ValidationFailed
 from tfs.orders import usecases
@@ -38,7 +38,7 @@ def orders_place(ctx: Context, file: Path) -> None:
 
     The orders go in batches of the per-request limit, each in one transaction: a line per order
     on stdout, failures and progress on stderr. Exits 2 if an order was invalid, else 1 if one
-    was refused (a conflict, an unknown vendor); the others are placed all the same.
+    failed (a conflict, an unknown vendor); the others are placed all the same.
     """
     data = _load_json(file)
     entries = data if isinstance(data, list) else [data]
@@ -72,7 +72,7 @@ def orders_place(ctx: Context, file: Path) -> None:
     if invalid:
         sys.exit(EXIT_USAGE)
     if counts[usecases.PLACEMENT_FAILED]:
-        sys.exit(EXIT_REFUSED)
+        sys.exit(EXIT_FAILED)
 
 
 def _rate(done: int, started: float) -> str:

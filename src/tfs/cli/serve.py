@@ -23,6 +23,14 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     # Worker processes read their settings from the environment; tell them how many there are
     # (one process on SQLite may keep rate-limit counters in memory).
     os.environ["TFS_WORKERS"] = str(workers)
+    origin = f"http://{host}:{port}"
+    click.echo(
+        f"TFS serving {origin}{ctx.settings.base_path}\n"
+        f"  API docs:  {origin}/docs   (OpenAPI: {origin}/openapi.json)\n"
+        f"  health:    {origin}/health, {origin}/ready\n"
+        "  Ctrl-C stops it.",
+        err=True,
+    )
     uvicorn.run(
         "tfs.api.app:create_app_from_env",
         factory=True,

@@ -31,7 +31,10 @@ def vendors_add(ctx: Context, vendor_id: str, name: str | None) -> None:
 @vendors.command("list")
 @pass_ctx
 def vendors_list(ctx: Context) -> None:
-    for vendor_id, name in access.list_vendors(ctx.store):
+    found = access.list_vendors(ctx.store)
+    if not found:
+        click.echo("no vendors yet: add one with `tfs vendors add VENDOR_ID`")
+    for vendor_id, name in found:
         click.echo(f"{vendor_id}\t{name or ''}")
 
 

@@ -15,6 +15,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from tfs.db import deadline
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("tfs.db")
 
@@ -59,19 +61,43 @@ def _configure_sqlite(engine: Engine, background_checkpoint: bool) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, pool_size: int = 8, background_checkpoint: bool = False) -> Engine:
+DEFAULT_TIMEOUT_S = 5.0
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 8,
+    background_checkpoint: bool = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Engine:
     """`background_checkpoint` (SQLite): a WalCheckpointer will run beside this engine, so its
-    writers need not checkpoint in their commits."""
+    writers need not checkpoint in their commits. `timeout_s` bounds every wait on the
+    database: a connection from the pool, a new connection, and (PostgreSQL) how long a
+    connection may be held (tfs/db/deadline.py)."""
     if is_sqlite(url):
         path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_size=pool_size, max_overflow=8, pool_pre_ping=False)
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=8, pool_pre_ping=False, pool_timeout=timeout_s
+        )
         _configure_sqlite(engine, background_checkpoint and path is not None)
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=8, pool_pre_ping=True, pool_recycle=1800
+    # No pre-ping: it would run before a deadline is set, and wait for ever on a stalled
+    # network. A connection found dead when used is invalidated with the rest of the pool
+    # (SQLAlchemy does that on a disconnect), and that request answers 503.
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=8,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        pool_timeout=timeout_s,
+        connect_args={"connect_timeout": max(1, round(timeout_s))},
     )
+    deadline.install(engine, timeout_s)
+    return engine
 
 
 class WalCheckpointer:
@@ -103,11 +129,18 @@ class WalCheckpointer:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA busy_timeout=1000")
+            failing: str | None = None  # logged when it starts and when it ends, not each time
             while not self._stop.wait(self._interval_s):
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # e.g. the file is gone; writers still backstop
-                    log.warning("WAL checkpoint failed: %s", exc)
+                except sqlite3.Error as exc:  # a full disk, the file gone; writers backstop
+                    if failing != str(exc):
+                        log.warning("WAL checkpoints failing: %s", exc)
+                    failing = str(exc)
+                else:
+                    if failing is not None:
+                        log.warning("WAL checkpoints work again")
+                    failing = None
         finally:
             conn.close()
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tfs.db.outbox import Events
 from tfs.db.sqlite_writer import GroupCommitter, SqliteWriterLock
@@ -17,6 +20,7 @@ from tfs.db.transaction import Transaction
 from tfs.errors import ServiceUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger("tfs.db")
 
 
 Work = Callable[[Transaction], T]
@@ -35,6 +39,7 @@ class Store:
 
     def __init__(self, engine: Engine, *, write_threads: int = 8) -> None:
         self.engine = engine
+        self.writes_failing: str | None = None  # why writes fail now (a full disk), if they do
         self._writer: SqliteWriterLock | None = None
         self._group: GroupCommitter | None = None
         self._threads: ThreadPoolExecutor | None = None
@@ -98,7 +103,7 @@ class Store:
         turn): its page cache stays warm from one group to the next, where a connection taken
         from the pool would have to read the pages it needs again (SQLite drops a connection's
         cache whenever another connection wrote since it last ran)."""
-        with unavailable_as_503():
+        with self._writing(), unavailable_as_503():
             try:
                 if self._group_conn is None or self._group_conn.invalidated:
                     self._group_conn = self.engine.connect()
@@ -113,8 +118,27 @@ class Store:
                 raise
 
     @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around a write: notes when writes start failing for want of disk space and when they
+        work again (one log line each), so that /ready says so and the log is not flooded."""
+        try:
+            yield
+        except ServiceUnavailable as exc:
+            if exc.description == DISK_FULL and self.writes_failing is None:
+                log.error("database writes failing: the disk is full")
+                self.writes_failing = DISK_FULL
+            raise
+        if self.writes_failing is not None:
+            log.warning("database writes work again")
+            self.writes_failing = None
+
+    @contextmanager
     def _transaction(self, readonly: bool) -> Iterator[Transaction]:
-        with unavailable_as_503(), self.engine.connect() as conn:
+        with (
+            contextlib.nullcontext() if readonly else self._writing(),
+            unavailable_as_503(),
+            self.engine.connect() as conn,
+        ):
             if readonly:
                 conn = conn.execution_options(readonly=True)
             with conn.begin():
@@ -147,12 +171,23 @@ class Store:
             conn.close()
 
     def ping(self) -> bool:
+        """True when the database answers, and takes writes again if they had been failing
+        (a small write, undone in the same transaction, tells)."""
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
-        except DBAPIError:
+            if self.writes_failing is not None:
+                with self.transaction() as tx:
+                    tx.sql.execute(_PROBE_INSERT, ("", "tfs-ready-probe", "2000-01-01 00:00:00"))
+                    tx.sql.execute("DELETE FROM nonces WHERE consumer_key = ''")
+        except (DBAPIError, PoolTimeout, ServiceUnavailable):
             return False
         return True
+
+
+DISK_FULL = "The database's disk is full: nothing of this request was kept; retry later."
+# A write the probe of a full disk makes and deletes in one transaction (a nonce of no key).
+_PROBE_INSERT = "INSERT INTO nonces (consumer_key, nonce, expires_at) VALUES (?, ?, ?)"
 
 
 @contextmanager
@@ -161,13 +196,18 @@ def unavailable_as_503() -> Iterator[None]:
     where the driver's errors enter the code."""
     try:
         yield
-    except OperationalError as exc:
+    except PoolTimeout as exc:  # every pooled connection busy for TFS_DB_TIMEOUT_S
+        raise ServiceUnavailable() from exc
+    except (OperationalError, InterfaceError) as exc:
+        text = str(exc.orig).lower()
+        if "disk is full" in text or "disk i/o error" in text:
+            raise ServiceUnavailable(DISK_FULL) from exc
         if exc.connection_invalidated or _is_unavailable(exc):
             raise ServiceUnavailable() from exc
         raise
 
 
-def _is_unavailable(exc: OperationalError) -> bool:
+def _is_unavailable(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
     return any(
         s in text
@@ -175,6 +215,11 @@ def _is_unavailable(exc: OperationalError) -> bool:
             "could not connect",
             "connection refused",
             "server closed",
+            "consuming input failed",
+            "connection is lost",
+            "the connection is closed",
+            "connection timeout expired",
+            "timeout expired",
             "database is locked",
             "terminating connection",
             "connection failed",

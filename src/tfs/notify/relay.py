@@ -36,7 +36,7 @@ from tfs.config import RelaySettings
 from tfs.db.store import Store
 from tfs.notify import usecases as relay_usecases
 from tfs.notify import webhooks
-from tfs.notify.deliveries import Claimed
+from tfs.notify.deliveries import DEAD, Claimed
 from tfs.notify.nats import JetStreamPublisher
 from tfs.notify.retries import RetryPolicy
 from tfs.notify.usecases import stamp_events
@@ -167,8 +167,11 @@ class Relay:
                 self._jitter(),
             )
             if not attempt.succeeded:
-                log.info(
-                    "webhook attempt failed",
+                # A failed attempt is a warning (it will be retried); the last one, that
+                # dead-letters the delivery, an error: someone has to look.
+                dead = state == DEAD
+                (log.error if dead else log.warning)(
+                    "webhook delivery dead-lettered" if dead else "webhook attempt failed",
                     extra=_fields(
                         delivery=delivery.delivery_id,
                         subscription=delivery.subscription_id,
