@@ -363,6 +363,9 @@ def run_catalog(opts: CatalogOptions, session: Session) -> CatalogResult:
                     live.url + "/",
                     [0] * opts.threads,
                 )
+                # Once to fill the cache (a cold probe would size the corpus for misses and a
+                # warm service would run through it), then to size the measured corpus.
+                driver.probe(f"{name}-warm")
                 rate = driver.probe(f"{name}-probe")
                 workload_notes: list[str] = []
                 extra = EXTRA_REQUESTS + 4 * opts.connections // opts.threads
