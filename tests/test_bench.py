@@ -152,3 +152,48 @@ def test_compare_benchmarks_another_checkout_in_turn_and_gives_ratios(tmp_path: 
     for reference, this, ratio in figures.values():
         assert float(reference.replace(",", "")) > 0 and float(this.replace(",", "")) > 0
         assert float(ratio) > 0
+
+
+@needs_wrk
+@pytest.mark.slow
+def test_the_catalog_mode_runs_every_workload_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "catalog.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench", "--catalog",
+            "--catalogs", "12", "--items", "300",
+            "--duration", "1", "--connections", "2",
+            "--work-dir", str(tmp_path), "--json-out", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    report = json.loads(out.read_text())
+    catalog = report["catalog"]
+    assert catalog["items"] == 300 and catalog["catalogs"] == 12
+    assert catalog["import_s"] > 0
+    workloads = {w["name"]: w for w in catalog["workloads"]}
+    assert set(workloads) == {
+        "leaf", "leaf-distinct", "keyword-repeat", "keyword-distinct", "catalogs",
+    }  # fmt: skip
+    for w in workloads.values():
+        assert w["acknowledged"] > 0, w["name"]
+        assert w["service"]["requests"] > 0 and w["service"]["non_2xx"] == 0, w["service"]
+        assert w["ratio_to_echo"] > 0
+    # A rare word matches one item: the answer is more than an empty list, less than a leaf's.
+    keyword, leaf = workloads["keyword-distinct"], workloads["leaf"]
+    assert 400 < keyword["bytes_per_answer"] < leaf["bytes_per_answer"]
+    assert catalog["echo"]["requests"] > 0
+    assert {t["target"].split(":")[0] for t in report["targets"]} >= {"leaf", "keyword-distinct"}
+    assert "keyword-distinct" in result.output and "echo" in result.output
+
+
+def test_the_catalog_queries_are_distinct_where_they_should_be() -> None:
+    from tfs.bench.catalog import CatalogPlan
+
+    plan = CatalogPlan(1, levels=12, items=50, threads=2)
+    distinct = [plan.query("keyword-distinct", k) for k in range(500)]
+    assert len(set(distinct)) == 500
+    assert len({plan.query("leaf-distinct", k) for k in range(500)}) == 500
+    assert len({plan.query("keyword-repeat", k) for k in range(500)}) <= 64
+    assert len({plan.query("leaf", k) for k in range(500)}) == 2 * len(plan.leaves)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from multiprocessing.pool import Pool
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -51,6 +52,30 @@ def _private_key(pem: bytes) -> RSAPrivateKey:
     return key
 
 
+class Requests(Protocol):
+    """What a corpus is made of: the i-th request of wrk thread t, signed (picklable: the
+    signing runs in the process pool)."""
+
+    def raw(self, target: Target, thread: int, index: int) -> bytes: ...
+
+
+def record(head: str, body: bytes = b"") -> bytes:
+    """One corpus record: its length, a newline, the raw request."""
+    data = head.encode() + body
+    return b"%010d\n" % len(data) + data
+
+
+@dataclass(frozen=True)
+class StatusUpdates:
+    """The status mode's requests: `POST …/vendors/{id}/orders/status`, as the workload says."""
+
+    workload: Workload
+    keys: list[VendorKey]
+
+    def raw(self, target: Target, thread: int, index: int) -> bytes:
+        return raw_request(self.workload, self.keys, target, thread, index)
+
+
 def raw_request(
     workload: Workload, keys: list[VendorKey], target: Target, thread: int, index: int
 ) -> bytes:
@@ -74,19 +99,18 @@ def raw_request(
         f"X-Correlation-Id: {spec.correlation_id}\r\n"
         f"Content-Length: {len(body)}\r\n"
         "\r\n"
-    ).encode()
-    return b"%010d\n" % (len(head) + len(body)) + head + body
+    )
+    return record(head, body)
 
 
-def _sign_block(job: tuple[Workload, list[VendorKey], Target, int, int, int]) -> bytes:
-    workload, keys, target, thread, start, stop = job
-    return b"".join(raw_request(workload, keys, target, thread, i) for i in range(start, stop))
+def _sign_block(job: tuple[Requests, Target, int, int, int]) -> bytes:
+    requests, target, thread, start, stop = job
+    return b"".join(requests.raw(target, thread, i) for i in range(start, stop))
 
 
 def write_corpus(
     pool: Pool | None,
-    workload: Workload,
-    keys: list[VendorKey],
+    requests: Requests,
     target: Target,
     directory: Path,
     name: str,
@@ -98,7 +122,7 @@ def write_corpus(
     directory.mkdir(parents=True, exist_ok=True)
     files = [directory / f"{name}-t{t + 1}.req" for t in range(len(starts))]
     jobs = [
-        (workload, keys, target, t, i, min(i + BLOCK, start + count))
+        (requests, target, t, i, min(i + BLOCK, start + count))
         for t, start in enumerate(starts)
         for i in range(start, start + count, BLOCK)
     ]
@@ -107,7 +131,7 @@ def write_corpus(
     try:
         blocks = pool.imap(_sign_block, jobs) if pool else map(_sign_block, jobs)
         for job, data in zip(jobs, blocks, strict=True):
-            handles[job[3]].write(data)
+            handles[job[2]].write(data)
             size += len(data)
     finally:
         for h in handles:

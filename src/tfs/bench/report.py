@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .results import ConfigResult
+from .results import CatalogResult, ConfigResult, WorkloadResult
 from .wrk import wrk_binary
 
 
@@ -158,4 +158,104 @@ def table(results: list[ConfigResult], report: dict[str, Any]) -> str:
             f"{s['orders_stored'][0]:,} orders stored, {s['rps'][1]:,.0f} with "
             f"{s['orders_stored'][1]:,}: ratio {s['ratio']:.2f}"
         )
+    return "\n".join(lines)
+
+
+# The catalog mode's targets (the project's issue): what the table checks.
+IMPORT_TARGET_S = 10.0
+LEAF_RATIO_TARGET = 0.25
+KEYWORD_P99_TARGET_MS = 50.0
+
+
+def catalog_json(result: CatalogResult, settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": settings,
+        "catalog": asdict(result),
+        "targets": catalog_targets(result),
+    }
+
+
+def catalog_targets(result: CatalogResult) -> list[dict[str, Any]]:
+    """Each target of the issue, the figure measured, and whether it is met."""
+    out: list[dict[str, Any]] = [
+        {
+            "target": f"import < {IMPORT_TARGET_S:g} s",
+            "value": round(result.parse_s + result.import_s, 2),
+            "met": result.parse_s + result.import_s < IMPORT_TARGET_S,
+        }
+    ]
+    for w in result.workloads:
+        if w.name.startswith("leaf"):
+            out.append(
+                {
+                    "target": f"{w.name}: req/s >= {LEAF_RATIO_TARGET} of the echo",
+                    "value": w.ratio_to_echo,
+                    "met": w.ratio_to_echo >= LEAF_RATIO_TARGET,
+                }
+            )
+        if w.name.startswith("keyword"):
+            p99 = w.service.latency_ms["p99"]
+            out.append(
+                {
+                    "target": f"{w.name}: p99 <= {KEYWORD_P99_TARGET_MS:g} ms",
+                    "value": p99,
+                    "met": p99 <= KEYWORD_P99_TARGET_MS,
+                }
+            )
+    return out
+
+
+WCell = Callable[[WorkloadResult], str]
+CATALOG_COLUMNS: list[tuple[str, int, WCell]] = [
+    ("workload", 16, lambda w: w.name),
+    ("req/s", 8, lambda w: f"{w.service.rps:,.0f}"),
+    ("cpu ms/req", 10, lambda w: f"{w.cpu_ms_per_request:.2f}"),
+    ("p50 ms", 7, lambda w: f"{w.service.latency_ms['p50']:.1f}"),
+    ("p90 ms", 7, lambda w: f"{w.service.latency_ms['p90']:.1f}"),
+    ("p99 ms", 7, lambda w: f"{w.service.latency_ms['p99']:.1f}"),
+    ("max ms", 7, lambda w: f"{w.service.latency_ms['max']:.0f}"),
+    ("KB/answer", 9, lambda w: f"{w.bytes_per_answer / 1000:,.1f}"),
+    ("non-2xx", 7, lambda w: str(w.service.non_2xx)),
+    ("acked", 8, lambda w: f"{w.acknowledged:,}"),
+    ("RSS MB", 6, lambda w: f"{w.memory.peak_mb:.0f}"),
+    ("ratio", 6, lambda w: f"{w.ratio_to_echo:.3f}"),
+]
+
+
+def catalog_table(result: CatalogResult, report: dict[str, Any]) -> str:
+    m, r, e = report["machine"], result, result.echo
+    lines = [
+        f"tfs bench --catalog, {report['date']}: {m['cpus']} CPUs ({m['cpu']}), Python "
+        f"{m['python']}, {m['wrk']}",
+        f"{r.database}: {r.catalogs} catalogs ({r.leaves} leaves, about {r.items_per_leaf} items "
+        f"each), {r.items:,} items in {len(r.languages)} languages, document "
+        f"{r.document_mb} MB: parsed in {r.parse_s:.2f} s, imported in {r.import_s:.2f} s; "
+        f"{r.connections} connections, {r.threads} wrk threads, {r.workers} worker(s), "
+        f"{r.duration_s:g} s per workload",
+        "",
+        "  ".join(name.rjust(width) for name, width, _ in CATALOG_COLUMNS),
+    ]
+    for w in r.workloads:
+        lines.append("  ".join(cell(w).rjust(width) for _, width, cell in CATALOG_COLUMNS))
+    lines.append(
+        f"{'echo':>16}  {e.rps:>8,.0f}  {'':>10}  {e.latency_ms['p50']:>7.1f}  "
+        f"{e.latency_ms['p90']:>7.1f}  {e.latency_ms['p99']:>7.1f}  {e.latency_ms['max']:>7.0f}"
+    )
+    lines.append("")
+    lines.append(
+        "req/s: all answers; KB/answer: read from the server, headers included; acked: 2xx, "
+        "probes included; ratio: req/s / echo req/s."
+    )
+    for w in r.workloads:
+        lines.append(
+            f"{w.name}: {w.what}; corpus {w.corpus_requests:,} requests (signed in {w.sign_s} s)"
+        )
+        lines += [f"  note: {n}" for n in w.notes]
+        if w.service.first_failure:
+            lines.append(f"  first non-2xx answer: {w.service.first_failure[:300]}")
+    lines += [f"note: {n}" for n in r.notes]
+    for t in report["targets"]:
+        lines.append(f"target {t['target']}: {t['value']} ({'met' if t['met'] else 'NOT met'})")
     return "\n".join(lines)

@@ -116,3 +116,44 @@ class ConfigResult:
     @property
     def us_per_order(self) -> float:
         return round(1e6 / self.orders_per_s, 1) if self.orders_per_s else 0.0
+
+
+@dataclass
+class WorkloadResult:
+    """One catalog workload, measured against the running service."""
+
+    name: str
+    what: str
+    service: Figures
+    cpu_ms_per_request: float
+    bytes_per_answer: int  # headers included
+    acknowledged: int  # requests answered 2xx, probes included
+    memory: Memory
+    corpus_requests: int
+    sign_s: float
+    probe_rps: float
+    ratio_to_echo: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CatalogResult:
+    """`tfs bench --catalog`: the import, then each workload against one running service."""
+
+    database: str
+    catalogs: int
+    leaves: int
+    items: int
+    items_per_leaf: int
+    languages: list[str]
+    document_mb: float
+    parse_s: float  # the document checked and normalised (tfs.catalog.document.parse)
+    import_s: float  # import_catalog: the one transaction that stores it
+    connections: int
+    threads: int
+    workers: int
+    duration_s: float
+    echo: Figures
+    workloads: list[WorkloadResult]
+    notes: list[str] = field(default_factory=list)
+    work_dir: str | None = None

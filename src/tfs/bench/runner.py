@@ -18,8 +18,7 @@ from tfs.config import load_settings
 from tfs.db.engine import make_engine
 
 from . import dataset, server, verify
-from .corpus import Corpus, Target, write_corpus
-from .dataset import VendorKey
+from .corpus import Corpus, Requests, StatusUpdates, Target, write_corpus
 from .plan import Workload, parse_correlation_id
 from .results import ConfigResult, Figures, Memory
 from .wrk import WrkResult, run_wrk
@@ -59,10 +58,11 @@ class Session:
 class Driver:
     """Signs corpus slices and runs wrk with them against one server, keeping every ack."""
 
-    opts: Options
+    connections: int
+    threads: int
+    duration_s: float
     session: Session
-    workload: Workload
-    keys: list[VendorKey]
+    requests: Requests
     target: Target
     directory: Path
     url: str
@@ -73,8 +73,7 @@ class Driver:
     def run(self, name: str, count: int, seconds: float) -> tuple[WrkResult, Corpus]:
         corpus = write_corpus(
             self.session.pool,
-            self.workload,
-            self.keys,
+            self.requests,
             self.target,
             self.directory,
             name,
@@ -85,7 +84,7 @@ class Driver:
             self.url,
             corpus.files,
             self.directory / f"wrk-{name}",
-            connections=self.opts.connections,
+            connections=self.connections,
             duration_s=seconds,
         )
         self.acked += result.acked
@@ -93,16 +92,57 @@ class Driver:
         self.cursors = [c + min(s, count) for c, s in zip(self.cursors, result.sent, strict=True)]
         return result, corpus
 
-    def probe(self) -> float:
+    def probe(self, name: str = "probe") -> float:
         """Warm the service up and measure its rate roughly, to size the measured corpus."""
-        seconds = min(PROBE_S, max(1.0, self.opts.duration_s / 2))
-        count = max(500, 100 * (self.opts.connections // self.opts.threads))
+        seconds = min(PROBE_S, max(1.0, self.duration_s / 2))
+        count = max(500, 100 * (self.connections // self.threads))
         for attempt in range(4):
-            result, _ = self.run(f"probe{attempt}", count, seconds)
+            result, _ = self.run(f"{name}{attempt}", count, seconds)
             if result.wraps == 0:
                 return max(result.rps, 1.0)
             count *= 4
-        return count * self.opts.threads / seconds
+        return count * self.threads / seconds
+
+
+@dataclass
+class Measured:
+    """The measured run of one driver: wrk's figures, and the server's CPU and memory."""
+
+    result: WrkResult
+    corpus: Corpus
+    cpu_s: float
+    window: list[tuple[float, int, int]]
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU (all its processes) per answered request, over the measured run."""
+        requests = self.result.requests
+        return round(1000 * self.cpu_s / requests, 2) if requests else 0.0
+
+
+def measure(
+    driver: Driver,
+    live: server.Server,
+    rate: float,
+    extra: int,
+    notes: list[str],
+    name: str = "main",
+) -> Measured:
+    """The measured run, its corpus sized from the probed rate with room for a faster warm
+    service: a corpus that runs out would repeat nonces (refused), so the run is then measured
+    again with twice as many."""
+    count = math.ceil(rate * driver.duration_s * HEADROOM / driver.threads) + extra
+    for attempt in range(2):
+        started = time.monotonic()
+        cpu_before = server.cpu_seconds(live.process.pid)
+        result, corpus = driver.run(f"{name}{attempt}", count, driver.duration_s)
+        cpu_used = server.cpu_seconds(live.process.pid) - cpu_before
+        window = live.memory.between(started, time.monotonic())
+        if result.wraps == 0:
+            break
+        notes.append(f"a corpus of {corpus.requests} requests ran out: measured again")
+        count *= 2
+    return Measured(result, corpus, cpu_used, window)
 
 
 def server_env(url: str, duration_s: float) -> tuple[dict[str, str], list[str]]:
@@ -153,24 +193,22 @@ def run_config(opts: Options, session: Session) -> ConfigResult:
         command = server.service_command(port, opts.workers)
         with server.running(command, port, env, directory / "service.log") as live:
             driver = Driver(
-                opts, session, workload, keys, target, directory, live.url + "/", [0] * opts.threads
+                opts.connections,
+                opts.threads,
+                opts.duration_s,
+                session,
+                StatusUpdates(workload, keys),
+                target,
+                directory,
+                live.url + "/",
+                [0] * opts.threads,
             )
             rate = driver.probe()
             say(f"  probe: about {rate:,.0f} requests/s")
-            # Sized from the probe, with room for a faster warm service: a corpus that runs out
-            # would repeat nonces (refused), so the run is then measured again with twice as many.
             extra = math.ceil(EXTRA_ORDERS / opts.batch) + 4 * opts.connections // opts.threads
-            count = math.ceil(rate * opts.duration_s * HEADROOM / opts.threads) + extra
-            for attempt in range(2):
-                started = time.monotonic()
-                cpu_before = server.cpu_seconds(live.process.pid)
-                main, corpus = driver.run(f"main{attempt}", count, opts.duration_s)
-                cpu_used = server.cpu_seconds(live.process.pid) - cpu_before
-                window = live.memory.between(started, time.monotonic())
-                if main.wraps == 0:
-                    break
-                notes.append(f"a corpus of {corpus.requests} requests ran out: measured again")
-                count *= 2
+            measured = measure(driver, live, rate, extra, notes)
+            main, corpus = measured.result, measured.corpus
+            window = measured.window
             say(
                 f"  service: {main.rps:,.0f} requests/s "
                 f"({corpus.requests:,} requests signed in {corpus.seconds:.1f} s)"
@@ -187,7 +225,9 @@ def run_config(opts: Options, session: Session) -> ConfigResult:
             (directory / "acked.txt").write_text("\n".join(driver.acked) + "\n")
         echo = session.echoes.get(opts.batch)
         if echo is None:
-            echo = session.echoes[opts.batch] = _echo(opts, corpus, directory, say)
+            echo = session.echoes[opts.batch] = run_echo(
+                opts.workers, opts.connections, opts.duration_s, corpus, directory, say
+            )
         if not opts.keep:
             shutil.rmtree(directory, ignore_errors=True)
     specs = [workload.request(*parse_correlation_id(cid)) for cid in main.acked]
@@ -207,8 +247,7 @@ def run_config(opts: Options, session: Session) -> ConfigResult:
         echo=echo,
         orders_per_s=round(orders_done / main.duration_s, 1),
         memory=Memory.of(window, peak_all),
-        # Server CPU (all its processes) per answered request, over the measured run.
-        cpu_ms_per_request=round(1000 * cpu_used / main.requests, 2) if main.requests else 0.0,
+        cpu_ms_per_request=measured.cpu_ms_per_request,
         acknowledged=len(set(driver.acked)),
         checked_orders=len(expected),
         lost=len(lost),
@@ -226,18 +265,25 @@ def run_config(opts: Options, session: Session) -> ConfigResult:
     )
 
 
-def _echo(opts: Options, corpus: Corpus, directory: Path, say: Callable[[str], None]) -> Figures:
+def run_echo(
+    workers: int,
+    connections: int,
+    duration_s: float,
+    corpus: Corpus,
+    directory: Path,
+    say: Callable[[str], None],
+) -> Figures:
     """The bare ASGI echo, same server software, workers, bodies and wrk settings."""
     port = server.free_port()
-    command = server.echo_command(port, opts.workers)
+    command = server.echo_command(port, workers)
     with server.running(command, port, dict(os.environ), directory / "echo.log") as live:
         started = time.monotonic()
         result = run_wrk(
             live.url + "/",
             corpus.files,
             directory / "wrk-echo",
-            connections=opts.connections,
-            duration_s=opts.duration_s,
+            connections=connections,
+            duration_s=duration_s,
         )
         window = live.memory.between(started, time.monotonic())
     figures = Figures.of(result)

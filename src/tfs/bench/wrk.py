@@ -108,6 +108,7 @@ class WrkResult:
     acked: list[str] = field(repr=False)  # correlation ids answered 2xx
     partial: dict[str, bytes] = field(repr=False)  # 2xx answers with FAILED orders, by id
     failure: str = ""  # the first non-2xx answer, for the report
+    bytes: int = 0  # read from the server, headers included
 
     @property
     def non_2xx(self) -> int:
@@ -173,4 +174,5 @@ def read_result(out: Path, threads: int) -> WrkResult:
         acked=acked,
         partial=partial,
         failure=failure,
+        bytes=summary["bytes"],
     )
