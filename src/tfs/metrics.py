@@ -66,7 +66,8 @@ OTHER_METHOD = "other"  # any other method a client sends: it cannot grow the la
 # From a fast read (~1 ms) to a large batch waiting its turn behind others.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-disable_created_metrics()  # no `_created` series beside each counter: nothing here reads them
+# No `_created` series beside each counter: nothing here reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 HTTP_REQUESTS = Counter(
     "tfs_http_requests",
