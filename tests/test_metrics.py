@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -332,3 +333,30 @@ def test_the_metrics_folder_of_tfs_serve_is_private_and_fresh() -> None:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         if saved is not None:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_service_exposes(server: LiveServer) -> None:
+    dashboard = json.loads((Path(__file__).parents[1] / "deploy" / "grafana-tfs.json").read_text())
+    exprs = [
+        t["expr"] for p in dashboard["panels"] if p["type"] != "row" for t in p.get("targets", [])
+    ]
+    used = {name for e in exprs for name in re.findall(r"\btfs_[a-z_]+", e)}
+    exposed = {name for name, _ in scrape(server.origin)}
+    # Families with no sample yet (no subscription, no request of a route) still say so.
+    text = requests.get(server.origin + "/metrics", timeout=10).text
+    declared = {family.name for family in text_string_to_metric_families(text)}
+    assert used, exprs
+    assert all(
+        name in exposed or name in declared or name.removesuffix("_bucket") in declared
+        for name in used
+    ), sorted(used - exposed)
+    assert {
+        "tfs_order_updates_total",
+        "tfs_http_requests_total",
+        "tfs_http_request_duration_seconds_bucket",
+        "tfs_events_pending",
+        "tfs_webhook_backlog",
+        "tfs_webhook_dead_letters",
+        "tfs_relay_lag_seconds",
+        "tfs_db_pool_in_use",
+    } <= used
