@@ -52,6 +52,7 @@ class Settings:
     # TFS_DB_TIMEOUT_S: the longest wait on the database (a pooled connection, a new one, a
     # connection held); past it the request answers 503 (tfs/db/deadline.py).
     db_timeout_s: float = 5.0
+    metrics: bool = True  # TFS_METRICS=on|off: GET /metrics (tfs.metrics)
     relay: RelaySettings = field(default_factory=RelaySettings)
 
     @property
@@ -112,6 +113,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _switch(env: Mapping[str, str], name: str, default: str = "on") -> bool:
+    value = (env.get(name) or default).lower()
+    if value not in ("on", "off"):
+        raise ConfigurationError(f"{name} must be 'on' or 'off', got {value!r}")
+    return value == "on"
+
+
 def _relay(env: Mapping[str, str]) -> RelaySettings:
     enabled = env.get("TFS_RELAY", "on").lower()
     if enabled not in ("on", "off"):
@@ -158,5 +166,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("TFS_REDIS_URL") or None,
         workers=_int(env, "TFS_WORKERS", 1),
         db_timeout_s=_float(env, "TFS_DB_TIMEOUT_S", 5.0),
+        metrics=_switch(env, "TFS_METRICS"),
         relay=_relay(env),
     )

@@ -33,6 +33,7 @@ from tfs.fields import printable
 from tfs.http import AppContext, ctx, json_response
 from tfs.idempotency import usecases as idempotency
 from tfs.logs import correlation_id
+from tfs.metrics import HttpMetrics
 from tfs.notify import relay
 from tfs.notify import routes as feed
 from tfs.orders import render, routes
@@ -46,8 +47,9 @@ PURGE_EVERY_S = 60
 class CorrelationMiddleware:
     """Tags each request with a correlation id (the caller's, if given) and logs it once."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics  # counts and times each request by route (None: TFS_METRICS=off)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,6 +83,9 @@ class CorrelationMiddleware:
             response = json_response(render.error(TfsError()), 500)
             await response(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe(scope, status, elapsed)
             log.info(
                 "request",
                 extra={
@@ -88,7 +93,7 @@ class CorrelationMiddleware:
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                        "ms": round(elapsed * 1000, 2),
                     }
                 },
             )
@@ -139,6 +144,24 @@ async def _purge_nonces(store: Store) -> None:
         with contextlib.suppress(Exception):
             await run_in_threadpool(access.purge_expired_nonces, store, clock.now())
             await run_in_threadpool(idempotency.purge_expired, store, clock.now())
+
+
+def metrics_route(store: Store, settings: Settings) -> Route:
+    """`GET /metrics`: Prometheus' text format (tfs.metrics), made in a worker thread (it reads
+    the database, and with several workers their files)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from tfs.metrics import Exposition
+    from tfs.notify.cursors import FANOUT, NATS
+
+    cursors = (FANOUT, NATS) if settings.relay.nats_url else (FANOUT,)
+    exposition = Exposition.for_store(store, cursors)
+
+    async def scrape(_request: Request) -> Response:
+        body = await run_in_threadpool(exposition.render)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", scrape, methods=["GET"])
 
 
 def _check_schema(store: Store) -> None:
@@ -222,6 +245,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/ready", ready),
         *docs.routes(settings),
     ]
+    if settings.metrics:
+        app_routes.append(metrics_route(store, settings))
     app_routes += [Mount(base, routes=api_routes())] if base else api_routes()
     app = Starlette(
         routes=app_routes,
@@ -239,7 +264,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
     app.state.ctx = AppContext(settings, store, limiter)
     app.state.catalog_answers = AnswerCache(limits.CATALOG_CACHE_BYTES)
-    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(
+        CorrelationMiddleware, metrics=HttpMetrics(app_routes) if settings.metrics else None
+    )
     return app
 
 

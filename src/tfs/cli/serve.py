@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import click
 
@@ -19,28 +21,48 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     """Run the HTTP service (an empty SQLite database is migrated first)."""
     import uvicorn
 
+    # Before anything imports prometheus-client, which reads it once: with several workers their
+    # metrics meet in a fresh private folder (removed at exit); one process keeps them in memory.
+    metrics_dir = _metrics_dir(workers if ctx.settings.metrics else 1)
     ctx.store  # noqa: B018 - migrates or refuses before any worker starts
     # Worker processes read their settings from the environment; tell them how many there are
     # (one process on SQLite may keep rate-limit counters in memory).
     os.environ["TFS_WORKERS"] = str(workers)
     origin = f"http://{host}:{port}"
+    metrics = f"  metrics:   {origin}/metrics\n" if ctx.settings.metrics else ""
     click.echo(
         f"TFS serving {origin}{ctx.settings.base_path}\n"
         f"  API docs:  {origin}/docs   (OpenAPI: {origin}/openapi.json)\n"
         f"  health:    {origin}/health, {origin}/ready\n"
+        f"{metrics}"
         "  Ctrl-C stops it.",
         err=True,
     )
-    uvicorn.run(
-        "tfs.api.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            "tfs.api.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR for the workers: a new empty folder only this user can read,
+    whatever the environment held (a folder left from another run would add its counts)."""
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if workers <= 1:
+        return None
+    path = tempfile.mkdtemp(prefix="tfs-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
 
 
 @click.group()

@@ -3,8 +3,10 @@ relay's repositories share for the last one stamped. Nothing here commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from tfs.db.driver import Driver
 from tfs.db.transaction import Transaction
 
 FANOUT, NATS = "fanout", "nats"
@@ -23,6 +25,16 @@ _RELEASE = (
     "UPDATE relay_cursors SET leased_by = NULL, lease_until = NULL WHERE name = ? AND leased_by = ?"
 )
 _ADVANCE = "UPDATE relay_cursors SET position = ? WHERE name = ? AND leased_by = ? AND position < ?"
+_ALL = "SELECT name, position FROM relay_cursors"
+# What a cursor at ? has not passed: the events stamped after it (sequences have no gaps), those
+# not stamped yet, and when the oldest of each happened (? is the position + 1). Index look-ups
+# on the sequence's unique index, and a count of only the unstamped ones.
+_BEHIND = (
+    "SELECT (SELECT coalesce(max(sequence), 0) FROM events),"
+    " (SELECT count(*) FROM events WHERE sequence IS NULL),"
+    " (SELECT occurred_at FROM events WHERE sequence = ?),"
+    " (SELECT min(occurred_at) FROM events WHERE sequence IS NULL)"
+)
 
 
 class Cursors:
@@ -42,6 +54,18 @@ class Cursors:
     def end(self) -> int:
         """The last stamped sequence (0 before the first event)."""
         return int(self.sql.rows(LAST_SEQUENCE)[0][0])
+
+    def positions(self, names: Sequence[str]) -> dict[str, int]:
+        """The position of each of these cursors (0 for one never moved)."""
+        stored = {str(r[0]): int(r[1] or 0) for r in self.sql.rows(_ALL)}
+        return {name: stored.get(name, 0) for name in names}
+
+    def behind(self, position: int) -> tuple[int, datetime | None]:
+        """How many events a cursor at `position` has not passed yet, and when the oldest of
+        them happened (None when there is none)."""
+        last, unstamped, next_at, unstamped_at = self.sql.rows(_BEHIND, (position + 1,))[0]
+        times = [Driver.read_time(t) for t in (next_at, unstamped_at) if t is not None]
+        return max(0, int(last) - position) + int(unstamped), min(times, default=None)
 
     def position(self, name: str) -> int:
         rows = self.sql.rows(_POSITION, (name,))

@@ -131,6 +131,16 @@ _RECENT = (
 _FAILED = " AND (d.state = 'dead' OR (d.state = 'pending' AND d.attempts > 0))"
 _OF_SUBSCRIPTION = " AND d.subscription_id = ?"
 _NEWEST = " ORDER BY d.delivery_id DESC LIMIT ?"
+# Each subscription's deliveries waiting and dead-lettered: index ranges of
+# (subscription_id, state, next_attempt_at), so the cost follows those counts, not the history.
+_BY_SUBSCRIPTION = (
+    "SELECT s.subscription_id,"
+    " (SELECT count(*) FROM webhook_deliveries AS d"
+    "  WHERE d.subscription_id = s.subscription_id AND d.state = 'pending'),"
+    " (SELECT count(*) FROM webhook_deliveries AS d"
+    "  WHERE d.subscription_id = s.subscription_id AND d.state = 'dead')"
+    " FROM webhook_subscriptions AS s ORDER BY s.subscription_id"
+)
 _ATTEMPTS = (
     "SELECT delivery_id, attempted_at, status_code, latency_ms, error FROM webhook_attempts"
     " WHERE delivery_id IN (?) ORDER BY attempt_id"
@@ -184,6 +194,10 @@ class Deliveries:
         """A new delivery row (_DELIVERY_COLUMNS): one event to one subscription, due now."""
         at = self.sql.time(now)
         return (subscription_id, event_pk, mc_order_id, revision, PENDING, 0, at, at)
+
+    def waiting(self) -> list[tuple[int, int, int]]:
+        """(subscription id, deliveries pending, deliveries dead) for every subscription."""
+        return [(int(r[0]), int(r[1]), int(r[2])) for r in self.sql.rows(_BY_SUBSCRIPTION)]
 
     def has_due(self, now: datetime) -> bool:
         """Whether any enabled subscription has a delivery to claim (a read: cheap to ask)."""

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import httpx
 
+from tfs import metrics
 from tfs.clock import now as utc_now
 from tfs.config import RelaySettings
 from tfs.db.store import Store
@@ -166,10 +167,13 @@ class Relay:
                 self.policy,
                 self._jitter(),
             )
+            dead = state == DEAD
+            metrics.count_webhook_attempt(
+                "delivered" if attempt.succeeded else "dead_lettered" if dead else "failed"
+            )
             if not attempt.succeeded:
                 # A failed attempt is a warning (it will be retried); the last one, that
                 # dead-letters the delivery, an error: someone has to look.
-                dead = state == DEAD
                 (log.error if dead else log.warning)(
                     "webhook delivery dead-lettered" if dead else "webhook attempt failed",
                     extra=_fields(
@@ -183,6 +187,7 @@ class Relay:
                 )
         except Exception as exc:
             # Not recorded: the lease lapses and the delivery is tried again.
+            metrics.count_webhook_attempt("not_recorded")
             log.warning(
                 "webhook attempt not recorded",
                 extra=_fields(delivery=delivery.delivery_id, error=_describe(exc)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -135,6 +135,33 @@ def record_attempt(
     with store.transaction() as tx:
         Deliveries(tx).record(claimed, attempt, result.state, result.next_attempt_at)
     return result.state
+
+
+@dataclass(frozen=True)
+class SubscriptionBacklog:
+    subscription_id: int
+    pending: int  # deliveries waiting (retries included)
+    dead: int  # dead-lettered
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What the relay has still to do, for operators (metrics): one read transaction."""
+
+    events_pending: int  # events the slowest of the given cursors has not passed
+    lag_s: float  # age of the oldest of them (0 when there is none)
+    subscriptions: list[SubscriptionBacklog]
+
+
+def relay_backlog(store: Store, cursors: Sequence[str], now: datetime) -> Backlog:
+    """The relay's backlog as the cursors `cursors` (FANOUT, and NATS where it publishes) see
+    it: a cheap query each, at any size of history."""
+    with store.transaction(readonly=True) as tx:
+        positions = Cursors(tx).positions(cursors)
+        pending, oldest = Cursors(tx).behind(min(positions.values(), default=0))
+        waiting = Deliveries(tx).waiting()
+    lag = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+    return Backlog(pending, lag, [SubscriptionBacklog(*w) for w in waiting])
 
 
 def list_deliveries(

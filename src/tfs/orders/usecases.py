@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tfs import limits
+from tfs import limits, metrics
 from tfs.access.repository import Vendors
 from tfs.access.usecases import Nonce, spend_nonce
 from tfs.catalog import usecases as catalog
@@ -101,7 +101,17 @@ async def update_status(
         return await store.write(work, keys=frozenset(ids), savepoint=False)
 
     answer = await once(store, idempotency, nonce, now, run)
+    if not answer.replayed:  # committed now: counted once (a replay's orders were, the first time)
+        metrics.count_updates(_result(o) for o in outcomes)
     return StatusAnswer(outcomes, answer.body, answer.replayed)
+
+
+def _result(outcome: OrderOutcome) -> str:
+    """The metrics' name for an order's result: applied, unchanged, or its errorCode."""
+    if outcome.rejected is not None:
+        return str(outcome.rejected.code)
+    assert outcome.applied is not None
+    return metrics.APPLIED if outcome.applied.changed else metrics.UNCHANGED
 
 
 @dataclass
@@ -266,7 +276,9 @@ def place_orders(
             Orders(tx).get_many(stored, limits.HISTORY_SHOWN_PER_ITEM)
         )  # the batch's ids that were there
         Events(tx).add([_placed_event(records[i], now) for i in new])
-        return _placement_outcomes(entries, digests, stored, vendors, new, records)
+        outcomes = _placement_outcomes(entries, digests, stored, vendors, new, records)
+    metrics.count_placed(len(new))  # committed
+    return outcomes
 
 
 def _checked_against_catalogs(
