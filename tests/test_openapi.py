@@ -183,7 +183,7 @@ def test_security_is_declared_and_public_routes_have_none(document: Doc) -> None
     assert "OAuth 1.0a" in scheme["description"] and "oauth_body_hash" in scheme["description"]
     assert document["security"] == [{name: []}]
     public = {path for path, _, op in operations(document) if op.get("security") == []}
-    assert public == {"/health", "/ready", "/openapi.json", "/docs"}
+    assert public == {"/health", "/ready", "/metrics", "/openapi.json", "/docs"}
 
 
 def _filled(path: str) -> str:

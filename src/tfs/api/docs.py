@@ -1320,7 +1320,7 @@ def _platform_paths(settings: Settings) -> Obj:
     }
 
 
-def _service_paths() -> Obj:
+def _service_paths(settings: Settings) -> Obj:
     state = {"type": "string"}
     health = _object("Liveness.", {"status": state | {"enum": ["ok"]}}, "status")
     ready = _object(
@@ -1333,7 +1333,22 @@ def _service_paths() -> Obj:
     def op(op_id: str, summary: str, responses: Obj) -> Obj:
         return {"get": _operation(op_id, "service", summary, responses, public=True)}
 
+    metrics = {
+        "/metrics": op(
+            "getMetrics",
+            "Prometheus metrics",
+            {
+                "200": _ok(
+                    "Counters, histograms and gauges in Prometheus' text format (README: "
+                    "Metrics). Absent (404) when TFS_METRICS=off.",
+                    {"type": "string"},
+                    media="text/plain",
+                )
+            },
+        )
+    }
     return {
+        **(metrics if settings.metrics else {}),
         "/health": op("getHealth", "Liveness", {"200": _ok("Alive.", health)}),
         "/ready": op("getReadiness", "Readiness", {"200": _ok("Ready.", ready), "503": unready}),
         "/openapi.json": op(
@@ -1362,10 +1377,10 @@ def _info(settings: Settings) -> Obj:
             "OrderEventPage, CatalogDocument (and its parts) and CatalogImportResult, and the "
             "fields marked 'Ours', are this service's. "
             "Paths include the base path "
-            f"({settings.base_path or '/'}). Every request but /health, /ready, /openapi.json "
-            "and /docs is signed with Mastercard OAuth 1.0a. Errors use Mastercard's envelope "
-            "(ErrorsWrapper); an unknown path is 404 NOT_FOUND and an unknown method 405 "
-            "METHOD_NOT_ALLOWED."
+            f"({settings.base_path or '/'}). Every request but /health, /ready, /metrics, "
+            "/openapi.json and /docs is signed with Mastercard OAuth 1.0a. Errors use "
+            "Mastercard's envelope (ErrorsWrapper); an unknown path is 404 NOT_FOUND and an "
+            "unknown method 405 METHOD_NOT_ALLOWED."
         ),
     }
 
@@ -1386,13 +1401,13 @@ def openapi(settings: Settings) -> Obj:
                 "name": "platform",
                 "description": "The rewards platform: orders, and programs' catalogs.",
             },
-            {"name": "service", "description": "Health, readiness and this document."},
+            {"name": "service", "description": "Health, readiness, metrics and this document."},
         ],
         "security": [{SECURITY: []}],
         "paths": _vendor_paths(settings)
         | _platform_paths(settings)
         | _catalog_paths(settings)
-        | _service_paths(),
+        | _service_paths(settings),
         "components": {
             "securitySchemes": {
                 SECURITY: {

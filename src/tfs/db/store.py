@@ -154,6 +154,8 @@ class Store:
         with unavailable_as_503(), self.engine.connect() as conn:
             if self._writer is None:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            else:  # a plain BEGIN: a reader never queues for the writer's lock
+                conn = conn.execution_options(readonly=True)
             with conn.begin():
                 yield Transaction(conn)
 

@@ -334,6 +334,8 @@ reward_item_catalogs = Table(
         primary_key=True,
         autoincrement=False,
     ),
+    # A keyword search checks each matching item's leaves.
+    Index(None, "item_pk", "catalog_id"),
 )
 
 reward_item_products = Table(

@@ -96,6 +96,11 @@ def upgrade() -> None:
             "program_id", "catalog_id", "item_pk", name="pk_reward_item_catalogs"
         ),
     )
+    op.create_index(
+        "ix_reward_item_catalogs_item_pk_catalog_id",
+        "reward_item_catalogs",
+        ["item_pk", "catalog_id"],
+    )
     # The keyword index, the database's own full-text search (tfs/catalog/search.py): words are
     # folded and split by the service, so both backends see the same space-separated words.
     if op.get_bind().dialect.name == "sqlite":
