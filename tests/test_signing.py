@@ -35,7 +35,7 @@ from tfs.access.signing import (
     sign_request,
     verify,
 )
-from tfs.errors import InvalidAuthHeader
+from tfs.errors import ForeignAuthParameter, InvalidAuthHeader
 
 # --- Vectors ------------------------------------------------------------------------------------
 
@@ -669,6 +669,68 @@ def test_parse_rejects_an_oversized_header() -> None:
     header = V64_1_HEADER + ',x="' + "a" * 8192 + '"'
     with pytest.raises(InvalidAuthHeader, match="too long"):
         parse_authorization(header)
+
+
+# --- Parameters stay where they were signed -----------------------------------------------------
+
+
+def test_a_signed_query_parameter_moved_into_the_header_is_refused(
+    test_public_key: rsa.RSAPublicKey,
+) -> None:
+    # RFC 5849 signs header and query parameters alike, so `limit="10"` in the header gives the
+    # base string of `?limit=10`: the vector still verifies, but the route would not see limit.
+    uri, query = split(V64_2_URL)
+    assert verify(test_public_key, "GET", uri, query, parse_authorization(V64_2_HEADER))
+    moved = query.replace("&limit=10", "")
+    with pytest.raises(ForeignAuthParameter, match="not limit"):
+        parse_authorization(V64_2_HEADER + ',limit="10"')
+    assert not verify(test_public_key, "GET", uri, moved, parse_authorization(V64_2_HEADER))
+
+
+@pytest.mark.parametrize(
+    "extra", ['foo="1"', 'oauth_token="t"', 'oauth_callback="oob"', 'OAUTH_NONCE="x"']
+)
+def test_parse_refuses_any_parameter_but_the_protocol_ones(extra: str) -> None:
+    name = extra.partition("=")[0]
+    with pytest.raises(ForeignAuthParameter, match=f"not {name}"):
+        parse_authorization(f"{V64_1_HEADER},{extra}")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("oauth_version", "1.0%26status%3DCancelled"), ("oauth_nonce", "a%26limit%3D1")],
+)
+def test_parse_refuses_an_ampersand_that_would_sign_as_a_parameter_boundary(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ForeignAuthParameter, match=f"{name} may not contain '&'"):
+        parse_authorization(with_header_param(V64_1_HEADER, name, value))
+
+
+def test_parse_ignores_an_ampersand_in_the_realm_which_is_not_signed() -> None:
+    params = parse_authorization(V64_1_HEADER + ',realm="a%26b"')
+    assert params == parse_authorization(V64_1_HEADER)
+
+
+@pytest.mark.parametrize(
+    "repeated",
+    [
+        "oauth_nonce=nonce0123456789A",
+        "oauth%5Fnonce=x",
+        "oauth_body_hash",
+        "oauth_signature=x",
+        "realm=x",
+    ],
+)
+def test_a_query_repeating_a_header_parameter_is_refused_by_the_base_string(
+    test_public_key: rsa.RSAPublicKey, repeated: str
+) -> None:
+    uri, query = split(V64_2_URL)
+    params = parse_authorization(V64_2_HEADER)
+    with pytest.raises(ForeignAuthParameter, match="both the Authorization header and the query"):
+        base_string_candidates("GET", uri, f"{query}&{repeated}", params)
+    with pytest.raises(ForeignAuthParameter):
+        verify(test_public_key, "GET", uri, f"{repeated}&{query}", params)
 
 
 # --- Body hash (§4) -----------------------------------------------------------------------------

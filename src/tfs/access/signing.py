@@ -87,6 +87,12 @@ def parse_authorization(header: str | None) -> OAuthParams:
             raise ForeignAuthParameter(
                 f"The Authorization header may hold only OAuth protocol parameters, not {name}."
             )
+    for name, value in fields.items():
+        # A decoded '&' signs exactly like the boundary between two parameters, so a header
+        # value could carry a parameter signed for the query (`oauth_version="1.0%26status%3D…"`).
+        # No Mastercard signer makes one: keys, nonces, digits and base64 have no '&'.
+        if "&" in value and name != "realm":
+            raise ForeignAuthParameter(f"OAuth parameter {name} may not contain '&'.")
     for name in _REQUIRED:
         if not fields.get(name):
             raise InvalidAuthHeader(f"Missing OAuth parameter: {name}.")
@@ -118,11 +124,16 @@ def parse_authorization(header: str | None) -> OAuthParams:
 
 def check_query_apart(params: OAuthParams, query: str) -> None:
     """No parameter of the header may appear in the query too (RFC 5849 §3.4.1.3.1 would sign
-    both, and Mastercard's gateway takes each from one place only)."""
+    both, and Mastercard's gateway takes each from one place only).
+
+    `oauth_signature` and `realm` are refused in the query whatever the header holds: the header
+    always carries the signature, and OAuthParams does not record whether it carried a realm.
+    """
     if not query:
         return
+    # Names as the routes read them (decoded, '+' a space), so `oauth%5Fnonce` is oauth_nonce.
     names = {unquote_plus(pair.partition("=")[0]) for pair in query.split("&") if pair}
-    both = names & {k for k, _ in params.params} | (names & {"oauth_signature", "realm"})
+    both = (names & {k for k, _ in params.params}) | (names & {"oauth_signature", "realm"})
     if both:
         raise ForeignAuthParameter(
             f"Parameter {sorted(both)[0]} is in both the Authorization header and the query."
@@ -192,8 +203,10 @@ def base_string_candidates(method: str, uri: str, raw_query: str, params: OAuthP
     """Every SBS a Mastercard signer may have produced for this request, most likely first.
 
     Each extra candidate widens slightly what one signature stands for (e.g. '+' versus '%2B');
-    the nonce check bounds that, so keep the list short.
+    the nonce check bounds that, so keep the list short. Refuses (ForeignAuthParameter) a query
+    that repeats a header parameter: each name is signed from one place, whoever calls this.
     """
+    check_query_apart(params, raw_query)
     oauth = list(params.params)
     param_strings = (
         _verbatim_params(raw_query, oauth),
@@ -254,7 +267,10 @@ def _java_params(raw_query: str, oauth: _Pairs) -> str:
 def matched_base_string(
     public_key: RSAPublicKey, method: str, uri: str, raw_query: str, params: OAuthParams
 ) -> str | None:
-    """The candidate SBS the signature verifies against (worth logging), or None."""
+    """The candidate SBS the signature verifies against (worth logging), or None.
+
+    Raises ForeignAuthParameter when the query repeats a header parameter.
+    """
     scheme = _PADDINGS.get(params.signature_method)
     if scheme is None:
         return None
