@@ -10,7 +10,8 @@
     │       └── ForeignAuthParameter  a non-OAuth parameter in the header, or one in both places
     └── ServiceError                  Source "rewards-order-management"
         ├── InvalidClientId           401 the credential may not act for this vendor or route
-        ├── ValidationFailed          400 one item per structural fault
+        ├── ValidationFailed          400 one item per structural fault (an import document's
+        │                             faults carry the catalog's Source and their path)
         ├── InvalidRequestBody        400 not a JSON array of objects
         ├── RequestTooLarge           413
         ├── UnsupportedMediaType      415
@@ -27,7 +28,6 @@
         │   ├── MissingProgramId          400 MISSING_REQUIRED_FIELD
         │   ├── InvalidCatalogParameter   400 INVALID_FIELD_VALUE (Description names it)
         │   ├── UnknownCatalog            400 INVALID_INPUT
-        │   ├── InvalidCatalogDocument    400 one item per fault of an import document
         │   └── CatalogNotFound           404 the program has no catalog to export
         └── (operators' commands, `tfs webhooks` / `tfs events`)
             ├── InvalidWebhookUrl     400 not http(s), or no host that resolves
@@ -308,22 +308,6 @@ class UnknownCatalog(CatalogError):
     status = 400
     reason_code = "INVALID_INPUT"
     default_description = "Invalid Reward Catalog HierarchyId."
-
-
-class InvalidCatalogDocument(CatalogError):
-    """Every fault of an import document, each with its path in Details."""
-
-    status = 400
-    reason_code = "INVALID_FIELD_VALUE"
-    default_description = "The catalog document is invalid."
-
-    def __init__(self, faults: list[ErrorItem]) -> None:
-        self.faults = faults
-        super().__init__(faults[0].description if faults else None)
-
-    @property
-    def items(self) -> list[ErrorItem]:
-        return list(self.faults)
 
 
 class CatalogNotFound(CatalogError):

@@ -14,7 +14,6 @@ from tfs.catalog.document import ProgramCatalog
 from tfs.db.transaction import Transaction
 
 _decode_languages = msgspec.json.Decoder(list[str]).decode
-_decode_views = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from tfs.catalog.repository import Head, ItemQuery
 from tfs.errors import (
     CatalogClientNotEntitled,
     CatalogNotFound,
-    InvalidCatalogDocument,
     InvalidCatalogParameter,
     MissingProgramId,
+    ValidationFailed,
 )
 from tfs.http import AppContext, authenticated, ctx, decode, json_response, read_body, require_json
 
@@ -161,7 +161,7 @@ async def get_catalogs(request: Request) -> Response:
     app = ctx(request)
     caller = await _caller(request, app)
     program_id = _program_id(request)
-    language = _short_text(request, "language", 16)
+    language = _short_text(request, "language", limits.MAX_LANGUAGE_LENGTH)
     product = _short_text(request, "product_code", limits.MAX_PRODUCT_CODE_LENGTH)
     store = app.store
     return await _answer(
@@ -182,7 +182,7 @@ async def get_items(request: Request) -> Response:
     program_id = _program_id(request)
     catalog_id = _integer(request.path_params["catalog_id"], "catalog_id")
     assert catalog_id is not None
-    language = _short_text(request, "language", 16)
+    language = _short_text(request, "language", limits.MAX_LANGUAGE_LENGTH)
     query = _item_query(request)
     store = app.store
     return await _answer(
@@ -220,7 +220,7 @@ def _put_catalog(request: Request, body: bytes, app: AppContext) -> Response:
     if parsed is not None and parsed.program_id != program_id:
         parsed, faults = None, [document.program_mismatch(program_id)]
     if parsed is None:
-        raise InvalidCatalogDocument(faults)
+        raise ValidationFailed(faults)
     done = usecases.import_catalog(app.store, parsed, clock.now(), nonce=caller.nonce)
     return json_response(
         views.import_result(done.program_id, done.version, done.catalogs, done.items)

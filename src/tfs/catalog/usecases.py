@@ -125,6 +125,17 @@ def _with_ancestors(levels: list[StoredLevel], kept: set[int]) -> set[int]:
     return out
 
 
+def _program(
+    repo: Catalogs, program_id: int, requested_language: str | None
+) -> tuple[Head, str, list[StoredLevel]] | None:
+    """What every read starts from, in its snapshot: the program's head, the language to
+    answer in, and its levels; None when it has no catalog."""
+    head = repo.head(program_id)
+    if head is None:
+        return None
+    return head, language_of(head, requested_language), repo.levels(program_id)
+
+
 def read_levels(
     store: Store, program_id: int, requested_language: str | None, product_code: str | None
 ) -> Answer:
@@ -132,11 +143,10 @@ def read_levels(
     hold (themselves or below them) an item available to it."""
     with store.snapshot() as tx:
         repo = Catalogs(tx)
-        head = repo.head(program_id)
-        if head is None:
+        program = _program(repo, program_id, requested_language)
+        if program is None:
             return Answer(0, views.catalogs_answer([]))
-        language = language_of(head, requested_language)
-        levels = repo.levels(program_id)
+        head, language, levels = program
         kept = None
         if product_code is not None:
             kept = _with_ancestors(levels, repo.leaves_for_product(program_id, product_code))
@@ -170,11 +180,10 @@ def read_items(
     the filters, in the document's order, each once."""
     with store.snapshot() as tx:
         repo = Catalogs(tx)
-        head = repo.head(program_id)
-        if head is None:
+        program = _program(repo, program_id, requested_language)
+        if program is None:
             return Answer(0, views.items_answer([]))
-        language = language_of(head, requested_language)
-        levels = repo.levels(program_id)
+        head, language, levels = program
         if all(lv.catalog_id != catalog_id for lv in levels):
             raise UnknownCatalog()
         leaves = _leaves_under(levels, catalog_id)
