@@ -202,39 +202,13 @@ def test_rate_limit_is_shared_by_every_process(deployment: Deployment) -> None:
 
 
 @needs_postgres
-def test_database_outage_gives_503_and_the_service_recovers_by_itself(
-    deployment: Deployment,
+@pytest.mark.parametrize("fault", ["cut", "stall"])
+def test_a_database_cut_off_or_stalled_gives_503_and_the_service_recovers_by_itself(
+    deployment: Deployment, fault: str
 ) -> None:
-    target = make_url(deployment.url)
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
-    via_proxy = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    try:
-        with ServerProcess({**env_for(deployment), "TFS_DATABASE_URL": via_proxy}) as server:
-            ok = send(public_signed(deployment, "GET", status_path(deployment), None), server)
-            assert ok.status_code == 200
-            proxy.cut()
-            down = send(public_signed(deployment, "GET", status_path(deployment), None), server)
-            assert down.status_code == 503
-            (error,) = errors_of(down)
-            assert error["ReasonCode"] == "SERVICE_UNAVAILABLE" and error["Recoverable"] is True
-            assert "Retry-After" in down.headers
-            assert requests.get(server.origin + "/ready", timeout=10).status_code == 503
-            proxy.restore()
-            assert wait_for(
-                lambda: requests.get(server.origin + "/ready", timeout=10).status_code == 200
-            )
-            back = send(public_signed(deployment, "GET", status_path(deployment), None), server)
-            assert back.status_code == 200
-    finally:
-        proxy.close()
-
-
-@needs_postgres
-def test_a_stalled_database_network_gives_503_not_a_hang_and_recovers(
-    deployment: Deployment,
-) -> None:
-    """Behind a proxy that stops forwarding (TCP stays up, nothing answers), reads, writes and
-    /ready answer 503 once TFS_DB_TIMEOUT_S has passed, instead of waiting for the network."""
+    """Behind a TCP proxy that drops every connection (cut) or keeps them open but forwards
+    nothing (stall: TCP stays up, nothing answers), reads and /ready answer 503 (a stall once
+    TFS_DB_TIMEOUT_S has passed, instead of waiting for the network), then recover."""
     target = make_url(deployment.url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
     via_proxy = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -243,13 +217,17 @@ def test_a_stalled_database_network_gives_503_not_a_hang_and_recovers(
         with ServerProcess(env) as server:
             ok = send(public_signed(deployment, "GET", status_path(deployment), None), server)
             assert ok.status_code == 200
-            proxy.stall()
-            # Each would wait for ever without a deadline (requests gives up after 30 s).
+            if fault == "cut":
+                proxy.cut()
+            else:
+                proxy.stall()
+            # A stall would make each wait for ever without a deadline (requests gives up
+            # after 30 s).
             for _ in range(3):
                 down = send(public_signed(deployment, "GET", status_path(deployment), None), server)
                 assert down.status_code == 503, down.text
                 (error,) = errors_of(down)
-                assert error["ReasonCode"] == "SERVICE_UNAVAILABLE" and error["Recoverable"]
+                assert error["ReasonCode"] == "SERVICE_UNAVAILABLE" and error["Recoverable"] is True
                 assert "Retry-After" in down.headers
             assert requests.get(server.origin + "/ready", timeout=30).status_code == 503
             proxy.restore()
