@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -275,7 +276,13 @@ def test_two_workers_counts_are_added_up_and_gauges_are_not(tmp_path: Path) -> N
             per_worker = updates_per_worker(folder)
             if sent["updates"] >= 4 and len([n for n in per_worker.values() if n]) == 2:
                 break
+        # A request is counted as its answer finishes, so the last one may reach its worker's
+        # file just after the client has read the answer: wait for it (bounded), then assert.
+        deadline = time.monotonic() + 10
         per_worker = updates_per_worker(folder)
+        while sum(per_worker.values()) < sent["updates"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            per_worker = updates_per_worker(folder)
         assert len([n for n in per_worker.values() if n]) == 2, per_worker
         assert sum(per_worker.values()) == sent["updates"]
 
