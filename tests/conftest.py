@@ -28,6 +28,7 @@ from tfs.access import usecases as access
 from tfs.access.credentials import fingerprint, new_consumer_key
 from tfs.access.repository import Credential
 from tfs.api.app import create_app
+from tfs.api.server import PROTOCOL
 from tfs.config import RelaySettings, Settings
 from tfs.db.engine import make_engine, upgrade
 from tfs.db.store import Store
@@ -116,7 +117,12 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=0, log_config=None, access_log=False
+            create_app(settings),
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            access_log=False,
+            http=PROTOCOL,  # as `tfs serve` runs it: the connection limits apply
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -36,6 +36,20 @@ class RelaySettings:
 
 
 @dataclass(frozen=True)
+class ConnectionSettings:
+    """What one HTTP connection may hold and for how long (tfs.api.server; README "Limits")."""
+
+    max_head_bytes: int = 32 * 1024  # TFS_HTTP_MAX_HEAD_BYTES: request line and headers; 431
+    max_url_bytes: int = 16 * 1024  # TFS_HTTP_MAX_URL_BYTES: the request target; 414
+    head_timeout_s: float = 10.0  # TFS_HTTP_HEAD_TIMEOUT_S: a head must arrive within this
+    body_timeout_s: float = 10.0  # TFS_HTTP_BODY_TIMEOUT_S: longest pause inside a body
+    keepalive_s: float = 5.0  # TFS_HTTP_KEEPALIVE_S: an idle kept-alive connection closes
+    # TFS_HTTP_MAX_CONNECTIONS: open connections per process; beyond them a new one is answered
+    # 503 and closed. 0 means 1,000, or fewer when the descriptor limit needs it.
+    max_connections: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///var/tfs.db"
     base_path: str = DEFAULT_BASE_PATH
@@ -54,6 +68,7 @@ class Settings:
     db_timeout_s: float = 5.0
     metrics: bool = True  # TFS_METRICS=on|off: GET /metrics (tfs.metrics)
     relay: RelaySettings = field(default_factory=RelaySettings)
+    connections: ConnectionSettings = field(default_factory=ConnectionSettings)
 
     @property
     def is_production(self) -> bool:
@@ -120,6 +135,24 @@ def _switch(env: Mapping[str, str], name: str, default: str = "on") -> bool:
     return value == "on"
 
 
+def connection_settings(env: Mapping[str, str] | None = None) -> ConnectionSettings:
+    """The connection limits alone: the HTTP server reads them before any app exists."""
+    env = os.environ if env is None else env
+    max_connections = env.get("TFS_HTTP_MAX_CONNECTIONS") or "0"
+    if not max_connections.isdigit():
+        raise ConfigurationError(
+            f"TFS_HTTP_MAX_CONNECTIONS must be a whole number, got {max_connections!r}"
+        )
+    return ConnectionSettings(
+        max_head_bytes=_int(env, "TFS_HTTP_MAX_HEAD_BYTES", 32 * 1024, minimum=1024),
+        max_url_bytes=_int(env, "TFS_HTTP_MAX_URL_BYTES", 16 * 1024, minimum=256),
+        head_timeout_s=_float(env, "TFS_HTTP_HEAD_TIMEOUT_S", 10.0),
+        body_timeout_s=_float(env, "TFS_HTTP_BODY_TIMEOUT_S", 10.0),
+        keepalive_s=_float(env, "TFS_HTTP_KEEPALIVE_S", 5.0),
+        max_connections=int(max_connections),
+    )
+
+
 def _relay(env: Mapping[str, str]) -> RelaySettings:
     enabled = env.get("TFS_RELAY", "on").lower()
     if enabled not in ("on", "off"):
@@ -167,5 +200,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workers=_int(env, "TFS_WORKERS", 1),
         db_timeout_s=_float(env, "TFS_DB_TIMEOUT_S", 5.0),
         metrics=_switch(env, "TFS_METRICS"),
+        connections=connection_settings(env),
         relay=_relay(env),
     )

@@ -8,6 +8,11 @@
     │       ├── SignatureMismatch, BodyHashMismatch
     │       ├── StaleTimestamp, NonceReused
     │       └── ForeignAuthParameter  a non-OAuth parameter in the header, or one in both places
+    │   └── (the connection, answered by tfs.api.server before any route runs)
+    │       ├── RequestTimeout        408 a head or a body stopped arriving
+    │       ├── UriTooLong            414
+    │       ├── HeadTooLarge          431
+    │       └── TooManyConnections    503, Recoverable, Retry-After
     └── ServiceError                  Source "rewards-order-management"
         ├── InvalidClientId           401 the credential may not act for this vendor or route
         ├── ValidationFailed          400 one item per structural fault (an import document's
@@ -139,6 +144,36 @@ class ForeignAuthParameter(AuthenticationFailed):
 
 class NonceReused(AuthenticationFailed):
     default_description = "OAuth nonce has already been used."
+
+
+class RequestTimeout(GatewayError):
+    status = 408
+    reason_code = "REQUEST_TIMEOUT"
+    recoverable = True
+    default_description = "The request did not arrive in time."
+
+
+class UriTooLong(GatewayError):
+    status = 414
+    reason_code = "URI_TOO_LONG"
+    default_description = "The request target is too long."
+
+
+class HeadTooLarge(GatewayError):
+    status = 431
+    reason_code = "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    default_description = "The request line and headers are too large."
+
+
+class TooManyConnections(GatewayError):
+    status = 503
+    reason_code = "SERVICE_UNAVAILABLE"
+    recoverable = True
+    default_description = "Too many open connections; retry later."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 class ServiceError(TfsError):

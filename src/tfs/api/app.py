@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +42,7 @@ GIL_SWITCH_S = 0.001
 log = logging.getLogger("tfs.http")
 CORRELATION_HEADER = "x-correlation-id"
 PURGE_EVERY_S = 60
+CLIENT_GONE = 499  # logged (and counted) for a request whose caller left before its answer
 
 
 class CorrelationMiddleware:
@@ -73,6 +74,10 @@ class CorrelationMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The caller went away (or was cut off for stalling, tfs.api.server) before its
+            # body was in: nothing was done and there is no one to answer. 499 as nginx logs it.
+            status = CLIENT_GONE
         except Exception:
             # Handled here rather than by Starlette's outermost error middleware, so that even a
             # 500 carries the correlation id. The trace goes to the log, never to the client.

@@ -1,7 +1,8 @@
 """A bare ASGI echo: reads the body and answers it. The ceiling of the HTTP stack.
 
-Served exactly as `tfs serve` serves the service (uvicorn, its default loop and HTTP parser,
-no log config, no access log, no server header), with the same number of workers.
+Served exactly as `tfs serve` serves the service (uvicorn, its default loop, the service's
+bounded httptools protocol, no log config, no access log, no server header), with the same
+number of workers.
 It hands back the caller's correlation id, as the service does, so one wrk script fits both.
 """
 
@@ -40,12 +41,15 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 def main() -> None:
     import uvicorn
 
+    from tfs.api.server import PROTOCOL
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     uvicorn.run(
         "tfs.bench.echo:app",
+        http=PROTOCOL,
         host="127.0.0.1",
         port=args.port,
         workers=args.workers,

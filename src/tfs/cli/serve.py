@@ -24,6 +24,8 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     # Before anything imports prometheus-client, which reads it once: with several workers their
     # metrics meet in a fresh private folder (removed at exit); one process keeps them in memory.
     metrics_dir = _metrics_dir(workers if ctx.settings.metrics else 1)
+    from tfs.api.server import PROTOCOL  # (it imports prometheus-client, through the app)
+
     ctx.store  # noqa: B018 - migrates or refuses before any worker starts
     # Worker processes read their settings from the environment; tell them how many there are
     # (one process on SQLite may keep rate-limit counters in memory).
@@ -42,6 +44,7 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
         uvicorn.run(
             "tfs.api.app:create_app_from_env",
             factory=True,
+            http=PROTOCOL,  # uvicorn's httptools protocol with the connection limits
             host=host,
             port=port,
             workers=workers,
