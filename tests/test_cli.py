@@ -593,7 +593,7 @@ def test_demo_prints_a_send_status_command_that_works(
 
 def test_demo_prints_catalog_reads_that_work(tfs: Tfs, tmp_path: Path, server: LiveServer) -> None:
     result = tfs("demo", "--out", tmp_path / "demo", "--url", server.origin)
-    reads = [shlex.split(x) for x in result.stdout.splitlines() if " request GET " in x]
+    reads = [shlex.split(x) for x in result.stdout.splitlines() if "/catalogs" in x]
     assert len(reads) == 2
     catalogs, found = (tfs(*args[1:]) for args in reads)
     assert catalogs.stdout.startswith("HTTP 200\n")
@@ -607,6 +607,33 @@ def test_demo_prints_catalog_reads_that_work(tfs: Tfs, tmp_path: Path, server: L
     }
     body = found.stdout[found.stdout.index("{") :]
     assert {i["id"] for i in json.loads(body)["rewardItems"]} == {74570, 74610}
+
+
+def test_demo_prints_platform_reads_and_a_webhook_command_that_work(
+    tfs: Tfs, tmp_path: Path, server: LiveServer
+) -> None:
+    """After the printed update, the printed platform reads show the order shipped and the
+    feed holding its change; the printed `webhooks add` registers a subscription."""
+    result = tfs("demo", "--out", tmp_path / "demo", "--url", server.origin)
+    lines = [shlex.split(x) for x in result.stdout.splitlines() if x.startswith("  .venv/bin/")]
+    order = next(a[1:] for a in lines if "/orders/" in " ".join(a) and "request" in a[1])
+    feed = next(a[1:] for a in lines if "/events?" in " ".join(a))
+    webhook = next(a[1:] for a in lines if a[1:3] == ["webhooks", "add"])
+    for args in (order, feed):
+        assert args[args.index("--credential") + 1].endswith("platform.json")
+    assert tfs(*printed_command(result)).stdout.startswith("HTTP 200\n")
+    read = tfs(*order)
+    assert read.stdout.startswith("HTTP 200\n")
+    shipped = json.loads(read.stdout[read.stdout.index("{") :])
+    assert shipped["orderItems"][0]["status"] == "Shipped"
+    changes = tfs(*feed)
+    assert changes.stdout.startswith("HTTP 200\n")
+    events = json.loads(changes.stdout[changes.stdout.index("{") :])["events"]
+    changed = [e for e in events if e["type"] == "order.status_changed"]
+    assert shipped["mcOrderId"] in {e["data"]["order"]["mcOrderId"] for e in changed}
+    added = tfs(*webhook)
+    assert "secret" in added.stdout.lower()
+    assert "http://127.0.0.1:9000/tfs-events" in tfs("webhooks", "list").stdout
 
 
 def test_demo_twice_reuses_its_credential(tfs: Tfs, tmp_path: Path) -> None:

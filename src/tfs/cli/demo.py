@@ -1,5 +1,6 @@
 """Demo data for a first try: vendor `carltonone`, its key, placed orders, an update to send;
-program 49631's catalog and a customer key to read it."""
+program 49631's catalog and a customer key to read it; a platform key to read orders and the
+change feed back."""
 
 from __future__ import annotations
 
@@ -119,6 +120,7 @@ def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
     out.mkdir(parents=True, exist_ok=True)
     _credential(store, out / "credential.json", VENDOR, "vendor", VENDOR, register)
     _credential(store, out / "customer.json", "customer", "customer", None, register)
+    _credential(store, out / "platform.json", "platform", "platform", None, register)
     # The catalog first: placing an order checks its reward items against it.
     doc = demo_catalog.document()
     (out / "catalog.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -131,41 +133,40 @@ def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
         usecases.place_order(store, placement, now)
     update_file = out / "update.json"
     update_file.write_text(json.dumps(_update(), indent=2))
-    command = [
-        "tfs",
-        "send-status",
-        "--url",
-        api_url,
-        "--credential",
-        str(out / "credential.json"),
-        VENDOR,
-        str(update_file),
-    ]
-    read = [
-        "tfs",
-        "request",
-        "GET",
-        f"{api_url}/catalogs?program_id={demo_catalog.PROGRAM_ID}&language=fr_CA",
-        "--credential",
-        str(out / "customer.json"),
-    ]
-    search = [
-        "tfs",
-        "request",
-        "GET",
-        f"{api_url}/catalogs/7991/items?program_id={demo_catalog.PROGRAM_ID}&keyword=coffee",
-        "--credential",
-        str(out / "customer.json"),
+    vendor, customer, platform = (
+        str(out / f"{name}.json") for name in ("credential", "customer", "platform")
+    )
+    command = ["tfs", "send-status", "--url", api_url, "--credential", vendor, VENDOR]
+    command.append(str(update_file))
+    program = demo_catalog.PROGRAM_ID
+
+    def request(path: str, credential: str) -> str:
+        return shlex.join(["tfs", "request", "GET", api_url + path, "--credential", credential])
+
+    steps = [
+        ("send a signed status update as the vendor", shlex.join(command)),
+        (
+            "read the order back, and the change feed, as the platform",
+            request(f"/orders/{ORDERS[0][0]}", platform)
+            + "\n  .venv/bin/"
+            + request("/events?after=0&limit=10", platform),
+        ),
+        (
+            "pass every change to a webhook of yours (Standard Webhooks; the secret is printed)",
+            "tfs webhooks add http://127.0.0.1:9000/tfs-events",
+        ),
+        (
+            "read the program's catalogs, and search its items, as a program customer",
+            request(f"/catalogs?program_id={program}&language=fr_CA", customer)
+            + "\n  .venv/bin/"
+            + request(f"/catalogs/7991/items?program_id={program}&keyword=coffee", customer),
+        ),
     ]
     return (
         f"Demo vendor {VENDOR} is ready with {len(ORDERS)} placed orders, and program"
-        f" {demo_catalog.PROGRAM_ID} with a catalog ({out / 'catalog.json'}).\n"
+        f" {program} with a catalog ({out / 'catalog.json'}).\n"
         f"Once the service is up, from another shell:\n\n"
-        f"  # send a signed status update as the vendor\n"
-        f"  .venv/bin/{shlex.join(command)}\n\n"
-        f"  # read the program's catalogs, and search its items, as a program customer\n"
-        f"  .venv/bin/{shlex.join(read)}\n"
-        f"  .venv/bin/{shlex.join(search)}\n"
+        + "\n".join(f"  # {why}\n  .venv/bin/{line}\n" for why, line in steps)
     )
 
 
