@@ -138,7 +138,7 @@ def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
     )
     command = ["tfs", "send-status", "--url", api_url, "--credential", vendor, VENDOR]
     command.append(str(update_file))
-    program = demo_catalog.PROGRAM_ID
+    program_id = demo_catalog.PROGRAM_ID
 
     def request(path: str, credential: str) -> str:
         return shlex.join(["tfs", "request", "GET", api_url + path, "--credential", credential])
@@ -157,14 +157,14 @@ def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
         ),
         (
             "read the program's catalogs, and search its items, as a program customer",
-            request(f"/catalogs?program_id={program}&language=fr_CA", customer)
+            request(f"/catalogs?program_id={program_id}&language=fr_CA", customer)
             + "\n  .venv/bin/"
-            + request(f"/catalogs/7991/items?program_id={program}&keyword=coffee", customer),
+            + request(f"/catalogs/7991/items?program_id={program_id}&keyword=coffee", customer),
         ),
     ]
     return (
         f"Demo vendor {VENDOR} is ready with {len(ORDERS)} placed orders, and program"
-        f" {program} with a catalog ({out / 'catalog.json'}).\n"
+        f" {program_id} with a catalog ({out / 'catalog.json'}).\n"
         f"Once the service is up, from another shell:\n\n"
         + "\n".join(f"  # {why}\n  .venv/bin/{line}\n" for why, line in steps)
     )
