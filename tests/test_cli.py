@@ -562,6 +562,45 @@ def test_request_prints_the_status_headers_and_body_and_exits_by_status(
     assert "--credential" in usage.stderr
 
 
+def test_print_curl_sends_nothing_and_prints_a_command_that_works(
+    tfs: Tfs, tmp_path: Path, server: LiveServer
+) -> None:
+    made = tfs("credentials", "create", "--platform", "--out", tmp_path / "keys")
+    path = credential_file(made)
+    # Nothing listens on port 9: a request sent there would exit 4.
+    unsent = tfs("request", "GET", "http://127.0.0.1:9/x", "--credential", path, "--print-curl")
+    assert shlex.split(unsent.stdout)[0] == "curl"
+    get = tfs(
+        "request",
+        "GET",
+        f"{server.url}/events?after=0&limit=1",
+        "--credential",
+        path,
+        "--print-curl",
+    )
+    ran = subprocess.run(shlex.split(get.stdout), capture_output=True, text=True, check=True)
+    assert ran.stdout.startswith("HTTP/1.1 200")
+    assert "events" in json.loads(ran.stdout[ran.stdout.index("{") :])
+    again = subprocess.run(shlex.split(get.stdout), capture_output=True, text=True, check=True)
+    assert again.stdout.startswith("HTTP/1.1 401")  # its nonce is spent: good once
+    # A signed body from a file, sent byte for byte (the body hash holds).
+    order = placement(f"vendor-{uuid.uuid4().hex[:8]}", items=1)
+    tfs("vendors", "add", order["vendorId"])
+    body = write_json(tmp_path / "order.json", order)
+    post = tfs(
+        "request",
+        "POST",
+        f"{server.url}/orders",
+        "--credential",
+        path,
+        "--data",
+        body,
+        "--print-curl",
+    )
+    placed = subprocess.run(shlex.split(post.stdout), capture_output=True, text=True, check=True)
+    assert placed.stdout.startswith("HTTP/1.1 201"), placed.stdout
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,11 +77,10 @@ def signer_of(
     )
 
 
-def send(
+def prepare(
     signer: Signer, method: str, url: str, body: bytes | None, headers: dict[str, str]
-) -> requests.Response:
-    """The request signed as Mastercard's client signs it; exits 2 on a bad key, 4 when the
-    service cannot be reached."""
+) -> requests.PreparedRequest:
+    """The request signed as Mastercard's client signs it; exits 2 on a bad key."""
     import requests
     from oauth1.authenticationutils import load_signing_key
     from oauth1.oauth_ext import OAuth1RSA
@@ -91,19 +91,41 @@ def send(
         _fail(f"cannot open {signer.p12}: wrong password or not a PKCS#12 file", EXIT_USAGE)
     sent = {"Content-Type": "application/json"} if body is not None else {}
     sent.update(headers)
+    signed = requests.Request(
+        method, url, data=body, headers=sent, auth=OAuth1RSA(signer.consumer_key, key)
+    )
+    return signed.prepare()
+
+
+def send(
+    signer: Signer, method: str, url: str, body: bytes | None, headers: dict[str, str]
+) -> requests.Response:
+    """The request signed and sent; exits 2 on a bad key, 4 when the service cannot be
+    reached."""
+    import requests
+
+    prepared = prepare(signer, method, url, body, headers)
     try:
-        return requests.request(
-            method,
-            url,
-            data=body,
-            headers=sent,
-            auth=OAuth1RSA(signer.consumer_key, key),
-            timeout=30,
-        )
+        with requests.Session() as session:
+            return session.send(prepared, timeout=30)
     except requests.ConnectionError:
         _fail(f"could not connect to {url}: is the service running?", EXIT_UNAVAILABLE)
     except requests.RequestException as exc:
         _fail(f"request to {url} failed: {exc}", EXIT_UNAVAILABLE)
+
+
+def curl(prepared: requests.PreparedRequest, body_file: str | None) -> str:
+    """A curl command that sends exactly this signed request: the body from its file (byte for
+    byte, as the body hash needs), or inline when it came from stdin."""
+    args = ["curl", "-sS", "-i", "-X", str(prepared.method), str(prepared.url)]
+    for name, value in prepared.headers.items():
+        if name.lower() not in ("content-length", "user-agent", "accept", "accept-encoding"):
+            args += ["-H", f"{name}: {value}"]
+    body = prepared.body
+    if body:
+        raw = body if isinstance(body, bytes) else body.encode()
+        args += ["--data-binary", f"@{body_file}" if body_file else raw.decode()]
+    return shlex.join(args)
 
 
 def show(response: requests.Response) -> None:
@@ -149,6 +171,12 @@ def credential_options(command: Any) -> Any:
 @credential_options
 @click.option("--data", "data_file", default=None, help="A file to send as the body, - for stdin.")
 @click.option("--header", "headers", multiple=True, help="K:V, repeatable.")
+@click.option(
+    "--print-curl",
+    is_flag=True,
+    help="Print a ready curl command (signed, good once, within the timestamp window) and send"
+    " nothing.",
+)
 def request(
     method: str,
     url: str,
@@ -158,6 +186,7 @@ def request(
     password: str | None,
     data_file: str | None,
     headers: tuple[str, ...],
+    print_curl: bool,
 ) -> None:
     """Send METHOD URL signed as a credential; print the status, key headers and the body.
     Exits 3 on a 4xx, 4 on a 5xx or when the service cannot be reached."""
@@ -171,6 +200,20 @@ def request(
         if not sep:
             _fail(f"--header {header!r} is not K:V", EXIT_USAGE)
         extra[name.strip()] = value.strip()
+    if print_curl:
+        if body is not None and data_file == "-":
+            try:
+                body.decode()
+            except UnicodeDecodeError:
+                _fail("--print-curl needs a --data FILE for a body that is not text", EXIT_USAGE)
+        prepared = prepare(signer, method.upper(), url, body, extra)
+        click.echo(curl(prepared, None if data_file == "-" else data_file))
+        click.echo(
+            "(the signature holds a nonce and a timestamp: the command works once, within the"
+            " service's timestamp window)",
+            err=True,
+        )
+        return
     response = send(signer, method.upper(), url, body, extra)
     show(response)
     exit_for(response.status_code)
