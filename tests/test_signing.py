@@ -320,6 +320,15 @@ def test_percent_encode_keeps_only_unreserved_characters_with_uppercase_hex(
     assert percent_encode(text) == encoded
 
 
+def test_percent_encode_is_quote_with_only_tilde_safe_for_every_character() -> None:
+    # Every code point but the surrogates (which no decoded header, path or query holds): the
+    # translate table must encode exactly as urllib's quote, which the signer libraries use.
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert percent_encode(text) == quote(text, safe="~")
+    with pytest.raises(UnicodeEncodeError):  # as quote would
+        percent_encode("\ud800")
+
+
 @pytest.mark.parametrize(
     ("url", "normalized"),
     [

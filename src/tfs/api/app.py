@@ -24,7 +24,7 @@ from tfs import clock, limits
 from tfs.access import usecases as access
 from tfs.access.ratelimit import make_limiter, parse_rate
 from tfs.catalog import routes as catalog
-from tfs.catalog.cache import AnswerCache
+from tfs.catalog.cache import AnswerCache, Shapes
 from tfs.config import Settings
 from tfs.db.engine import WalCheckpointer, is_sqlite, is_up_to_date, make_engine, sqlite_file
 from tfs.db.store import Store
@@ -269,6 +269,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
     app.state.ctx = AppContext(settings, store, limiter)
     app.state.catalog_answers = AnswerCache(limits.CATALOG_CACHE_BYTES)
+    app.state.catalog_shapes = Shapes()
     app.add_middleware(
         CorrelationMiddleware, metrics=HttpMetrics(app_routes) if settings.metrics else None
     )

@@ -14,6 +14,7 @@ import msgspec
 
 from tfs.access.usecases import Nonce, spend_nonce
 from tfs.catalog import views
+from tfs.catalog.cache import Shape, Shapes
 from tfs.catalog.document import MAX_INT64, ProgramCatalog
 from tfs.catalog.repository import Catalogs, Head, ItemQuery, StoredLevel
 from tfs.db import deadline
@@ -126,47 +127,42 @@ def _with_ancestors(levels: list[StoredLevel], kept: set[int]) -> set[int]:
 
 
 def _program(
-    repo: Catalogs, program_id: int, requested_language: str | None
-) -> tuple[Head, str, list[StoredLevel]] | None:
+    repo: Catalogs, program_id: int, requested_language: str | None, shapes: Shapes | None
+) -> tuple[Head, str, Shape] | None:
     """What every read starts from, in its snapshot: the program's head, the language to
-    answer in, and its levels; None when it has no catalog."""
+    answer in, and its levels (kept by version in `shapes`); None when it has no catalog."""
     head = repo.head(program_id)
     if head is None:
         return None
-    return head, language_of(head, requested_language), repo.levels(program_id)
+    language = language_of(head, requested_language)
+
+    def read() -> list[StoredLevel]:
+        return repo.levels(program_id)
+
+    shape = shapes.get(program_id, head.version, read) if shapes else Shape(read())
+    return head, language, shape
 
 
 def read_levels(
-    store: Store, program_id: int, requested_language: str | None, product_code: str | None
+    store: Store,
+    program_id: int,
+    requested_language: str | None,
+    product_code: str | None,
+    shapes: Shapes | None = None,
 ) -> Answer:
     """Every level of the program, parents first; with a bank product, only the levels that
     hold (themselves or below them) an item available to it."""
     with store.snapshot() as tx:
         repo = Catalogs(tx)
-        program = _program(repo, program_id, requested_language)
+        program = _program(repo, program_id, requested_language, shapes)
         if program is None:
             return Answer(0, views.catalogs_answer([]))
-        head, language, levels = program
+        head, language, shape = program
         kept = None
         if product_code is not None:
-            kept = _with_ancestors(levels, repo.leaves_for_product(program_id, product_code))
-    shown = [_view(lv, language) for lv in levels if kept is None or lv.catalog_id in kept]
+            kept = _with_ancestors(shape.levels, repo.leaves_for_product(program_id, product_code))
+    shown = [_view(lv, language) for lv in shape.levels if kept is None or lv.catalog_id in kept]
     return Answer(head.version, views.catalogs_answer(shown))
-
-
-def _leaves_under(levels: list[StoredLevel], catalog_id: int) -> list[int]:
-    children: dict[int | None, list[int]] = {}
-    for lv in levels:
-        children.setdefault(lv.parent_id, []).append(lv.catalog_id)
-    leaves, todo = [], [catalog_id]
-    while todo:
-        node = todo.pop()
-        below = children.get(node)
-        if below:
-            todo.extend(below)
-        else:
-            leaves.append(node)
-    return leaves
 
 
 def read_items(
@@ -175,18 +171,19 @@ def read_items(
     catalog_id: int,
     requested_language: str | None,
     query: ItemQuery,
+    shapes: Shapes | None = None,
 ) -> Answer:
     """The items of a catalog (of every leaf below it, for a level above the leaves) that pass
     the filters, in the document's order, each once."""
     with store.snapshot() as tx:
         repo = Catalogs(tx)
-        program = _program(repo, program_id, requested_language)
+        program = _program(repo, program_id, requested_language, shapes)
         if program is None:
             return Answer(0, views.items_answer([]))
-        head, language, levels = program
-        if all(lv.catalog_id != catalog_id for lv in levels):
+        head, language, shape = program
+        if catalog_id not in shape.ids:
             raise UnknownCatalog()
-        leaves = _leaves_under(levels, catalog_id)
+        leaves = shape.leaves_under(catalog_id)
         items = repo.item_views(program_id, leaves, language, query)
     return Answer(head.version, views.items_answer(items))
 
