@@ -679,8 +679,17 @@ def test_demo_prints_platform_reads_and_a_webhook_command_that_work(
     changed = [e for e in events if e["type"] == "order.status_changed"]
     assert shipped["mcOrderId"] in {e["data"]["order"]["mcOrderId"] for e in changed}
     added = tfs(*webhook)
-    assert "secret" in added.stdout.lower()
-    assert "http://127.0.0.1:9000/tfs-events" in tfs("webhooks", "list").stdout
+    fields = dict(line.split(":", 1) for line in added.stdout.splitlines() if ":" in line)
+    # The tests share one database: a subscription left behind would fan every later test's
+    # events out to a receiver nobody runs, and their relays would spend time dead-lettering them.
+    subscription_id = fields["subscription"].strip()
+    listed = tfs("webhooks", "list").stdout.splitlines()
+    tfs("webhooks", "remove", subscription_id)
+    assert fields["secret"].strip().startswith("whsec_")
+    assert any(
+        x.startswith(f"{subscription_id}\t") and x.endswith("\thttp://127.0.0.1:9000/tfs-events")
+        for x in listed
+    )
 
 
 def test_demo_twice_reuses_its_credential(tfs: Tfs, tmp_path: Path) -> None:
