@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from tfs import __version__, limits
+from tfs import __version__, fields, limits
 from tfs import errors as e
 from tfs.catalog import document as catalog_document
 from tfs.catalog import routes as catalog_routes
@@ -26,7 +26,8 @@ from tfs.config import Settings
 from tfs.db import outbox as events
 from tfs.orders import render, usecases
 from tfs.orders import rules as o
-from tfs.orders.statuses import ALIASES, FINAL, TRANSITIONS, Status
+from tfs.orders.statuses import ALIASES, FINAL, TRANSITIONS, Status, spelling_pattern
+from tfs.orders.updates import DATE_TIME_PATTERN, TRACKING_URL_PATTERN
 
 Obj = dict[str, Any]
 JSON = "application/json"
@@ -55,6 +56,21 @@ def _text(description: str, max_len: int | None = None, example: Any = None, **e
     if example is not None:
         out["example"] = example
     return out | extra
+
+
+def _ident(description: str, example: Any = None, max_len: int = limits.MAX_ID_LENGTH) -> Obj:
+    """An identifier: 1 to max_len characters, not blank, none of them refused (tfs.fields)."""
+    return _text(description, max_len, example, minLength=1, pattern=fields.PATTERN)
+
+
+def _optional_id(description: str, example: Any = None, max_len: int = limits.MAX_ID_LENGTH) -> Obj:
+    """An identifier that may be left out: blank is taken as left out."""
+    return _text(description, max_len, example, pattern=fields.TEXT_PATTERN, nullable=True)
+
+
+def _free_text(description: str, max_len: int, example: Any = None) -> Obj:
+    """Text a vendor sends: anything but NUL, which PostgreSQL cannot store."""
+    return _text(description, max_len, example, pattern=fields.FREE_TEXT_PATTERN, nullable=True)
 
 
 def _array(items: Obj, description: str, **extra: Any) -> Obj:
@@ -121,21 +137,21 @@ def _result_codes() -> str:
 
 def _order_props(status: Obj, item_schema: str = "OrderItemStatus") -> Obj:
     return {
-        "orderId": _text(
+        "orderId": _optional_id(
             "Order Id of Vendor. Bound to the order the first time it is sent; a different "
             f"value later fails the order with errorCode {o.UNKNOWN_ORDER}.",
-            limits.MAX_ID_LENGTH,
             "656afd7-2396-54345-34545",
         ),
-        "mcOrderId": _text(
+        "mcOrderId": _ident(
             "Order Id of Mastercard.",
-            limits.MAX_ID_LENGTH,
             "afd72396-b9c0-11ed-afa1-0242ac120002",
         ),
         "orderItems": _array(
             _schema(item_schema),
-            "order items list. In a request: the items to update; in an answer: every item.",
+            "order items list. In a request: the items to update (null: none); in an answer: "
+            "every item.",
             maxItems=limits.MAX_ITEMS_PER_ORDER,
+            nullable=True,
         ),
         "status": status,
     }
@@ -143,29 +159,35 @@ def _order_props(status: Obj, item_schema: str = "OrderItemStatus") -> Obj:
 
 def _item_props() -> Obj:
     return {
-        "id": _text(
+        "id": _optional_id(
             "Order Item Id of Vendor. Bound on first sight; a different value later "
             f"fails the order with errorCode {o.UNKNOWN_ITEM}.",
-            limits.MAX_ID_LENGTH,
             "order-item-1",
         ),
-        "mcId": _text(
+        "mcId": _ident(
             "Order Item Id of Mastercard.",
-            limits.MAX_ID_LENGTH,
             "efa03f08-b9c0-11ed-afa1-0242ac120002",
         ),
         "status": _text(
-            f"Item status. {_status_vocabulary()}", limits.MAX_STATUS_LENGTH, "Pending"
+            f"Item status. {_status_vocabulary()}",
+            limits.MAX_STATUS_LENGTH,
+            "Pending",
+            pattern=fields.FREE_TEXT_PATTERN,
+            nullable=True,
         ),
         "trackingNumber": _text(
             "Order tracking number. Every change is also kept as a trackingUpdate history event.",
             limits.MAX_TRACKING_NUMBER_LENGTH,
             "Track123",
+            pattern=fields.TEXT_PATTERN,
+            nullable=True,
         ),
         "trackingUrl": _text(
-            "Order tracking url (http or https).",
+            "Order tracking url (http or https; blank is taken as none).",
             limits.MAX_URL_LENGTH,
             "https://tracking-url.com/order/123",
+            pattern=TRACKING_URL_PATTERN,
+            nullable=True,
         ),
         "errors": _array(
             _schema("OrderItemError"),
@@ -173,7 +195,9 @@ def _item_props() -> Obj:
             f"{limits.MAX_ERRORS_PER_ITEM} per item, each kept once. The answer to an update "
             "lists the errors this update added; a read, the item's "
             f"{limits.HISTORY_SHOWN_PER_ITEM} most recently received (oldest first; see "
-            "errorCount).",
+            "errorCount). Null in a request: none.",
+            maxItems=limits.MAX_ERRORS_PER_ITEM,
+            nullable=True,
         ),
         "histories": _array(
             _schema("History"),
@@ -183,7 +207,9 @@ def _item_props() -> Obj:
             "answer to an update lists the events this update added; a read, the item's "
             f"{limits.HISTORY_SHOWN_PER_ITEM} most recently received (oldest first; fewer "
             f"where the answer would pass {limits.MAX_ANSWER_BYTES} bytes): historyCount says "
-            "how many there are, the history pages hold them all.",
+            "how many there are, the history pages hold them all. Null in a request: none.",
+            maxItems=limits.MAX_HISTORIES_PER_ITEM,
+            nullable=True,
         ),
     }
 
@@ -218,7 +244,13 @@ def _revision() -> Obj:
 
 
 def _order_status_schemas(settings: Settings) -> Obj:
-    status = _text(f"Order Status. {_status_vocabulary()}", limits.MAX_STATUS_LENGTH, "Pending")
+    status = _text(
+        f"Order Status. {_status_vocabulary()}",
+        limits.MAX_STATUS_LENGTH,
+        "Pending",
+        pattern=fields.FREE_TEXT_PATTERN,
+        nullable=True,
+    )
     return {
         "OrderStatusArray": _array(
             _schema("OrderStatus"),
@@ -250,9 +282,9 @@ def _order_status_schemas(settings: Settings) -> Obj:
         "OrderItemError": _object(
             "An error the vendor reports about an item (for example a missing address field).",
             {
-                "fieldName": _text("field name", limits.MAX_ERROR_FIELD_LENGTH, "address1"),
-                "code": _text("errorcode", limits.MAX_ERROR_CODE_LENGTH, "GRS_1001"),
-                "message": _text(
+                "fieldName": _free_text("field name", limits.MAX_ERROR_FIELD_LENGTH, "address1"),
+                "code": _free_text("errorcode", limits.MAX_ERROR_CODE_LENGTH, "GRS_1001"),
+                "message": _free_text(
                     "error message", limits.MAX_ERROR_MESSAGE_LENGTH, "address1 is required"
                 ),
                 "receivedAt": _received_at("error"),
@@ -261,24 +293,26 @@ def _order_status_schemas(settings: Settings) -> Obj:
         "History": _object(
             "One event in an item's history.",
             {
-                "orderItemNumber": _text(
-                    "order_item_number (answers default it to the item's id)",
-                    limits.MAX_ID_LENGTH,
-                    "order-item-1",
+                "orderItemNumber": _optional_id(
+                    "order_item_number (answers default it to the item's id)", "order-item-1"
                 ),
-                "eventType": _text(
+                "eventType": _free_text(
                     "event_type. Vendors send their own (for example note); the service adds "
                     "statusChange and trackingUpdate.",
                     limits.MAX_EVENT_TYPE_LENGTH,
                     "note",
                 ),
                 "eventDate": _text(
-                    "event_date: an ISO-8601 date-time; one without an offset is taken as UTC. "
-                    "Answered in UTC as YYYY-MM-DDThh:mm:ss[.sss]Z.",
+                    "event_date: an ISO-8601 date-time (the pattern: a real date in years 1000 "
+                    "to 9998, T or a space, hh:mm[:ss[.fraction]], Z, ±hh:mm, ±hhmm or no "
+                    "offset, which is taken as UTC); another value is refused (400 "
+                    "INVALID_FIELD_VALUE_<PATH>). Answered in UTC as YYYY-MM-DDThh:mm:ss[.sss]Z.",
                     MAX_EVENT_DATE_LENGTH,
                     "2023-10-03T21:05:10Z",
+                    pattern=DATE_TIME_PATTERN,
+                    nullable=True,
                 ),
-                "note": _text(
+                "note": _free_text(
                     "note",
                     limits.MAX_NOTE_LENGTH,
                     "GRS order item created for partner system order number: "
@@ -367,7 +401,6 @@ def _result_schemas() -> Obj:
 
 
 def _placement_schemas(settings: Settings) -> Obj:
-    id_ = limits.MAX_ID_LENGTH
     result = _placement_result_props()
     return {
         "OrderPlacementRequest": {
@@ -411,16 +444,20 @@ def _placement_schemas(settings: Settings) -> Obj:
             "harmless (200, or alreadyPlaced in a batch); a different order under the same "
             "mcOrderId is 409 (FAILED, ORDER_ALREADY_EXISTS in a batch).",
             {
-                "mcOrderId": _text(
-                    "Order Id of Mastercard.", id_, "afd72396-b9c0-11ed-afa1-0242ac120002"
+                "mcOrderId": _ident(
+                    "Order Id of Mastercard.", "afd72396-b9c0-11ed-afa1-0242ac120002"
                 ),
-                "vendorId": _text("The vendor that fulfils it.", id_, "carltonone"),
-                "orderId": _text("Order Id of Vendor, when already known.", id_, "ext-1"),
-                "programId": _text(
-                    "The rewards program (an integer is accepted too and kept as text).",
-                    id_,
-                    "49631",
-                ),
+                "vendorId": _ident("The vendor that fulfils it.", "carltonone"),
+                "orderId": _optional_id("Order Id of Vendor, when already known.", "ext-1"),
+                "programId": {
+                    "description": "The rewards program (a 64-bit integer is accepted too and "
+                    "kept as text).",
+                    "anyOf": [
+                        _optional_id("As text.", "49631"),
+                        {"type": "integer", "format": "int64"},
+                    ],
+                    "example": "49631",
+                },
                 "items": _array(
                     _schema("OrderPlacementItem"),
                     "The items, each with its own mcId.",
@@ -433,11 +470,11 @@ def _placement_schemas(settings: Settings) -> Obj:
         "OrderPlacementItem": _object(
             "One item of a placed order.",
             {
-                "mcId": _text("Order Item Id of Mastercard, unique in the order.", id_, "i1"),
-                "id": _text("Order Item Id of Vendor, when already known.", id_, "line-1"),
-                "rewardItemId": _text("The reward item (catalog id).", id_, "74568"),
-                "description": _text(
-                    "What is ordered.", limits.MAX_DESCRIPTION_LENGTH, "$25 Olive Garden"
+                "mcId": _ident("Order Item Id of Mastercard, unique in the order.", "i1"),
+                "id": _optional_id("Order Item Id of Vendor, when already known.", "line-1"),
+                "rewardItemId": _optional_id("The reward item (catalog id).", "74568"),
+                "description": _optional_id(
+                    "What is ordered (one line).", "$25 Olive Garden", limits.MAX_DESCRIPTION_LENGTH
                 ),
                 "quantity": {
                     "type": "integer",
@@ -637,9 +674,10 @@ def _parameters() -> Obj:
     many = {"style": "form", "explode": True}
     ids = {
         "type": "array",
-        "items": {"type": "string", "maxLength": limits.MAX_ID_LENGTH},
+        "items": {"type": "string", "pattern": fields.TEXT_PATTERN},
         "maxItems": MAX_FILTER_VALUES,
     }
+    one_id = {"type": "string", "pattern": fields.TEXT_PATTERN}
     return {
         "VendorId": _param(
             "vendor_id",
@@ -650,9 +688,7 @@ def _parameters() -> Obj:
             required=True,
             example="carltonone",
         ),
-        "McOrderId": _param(
-            "mcOrderId", "path", "Order Id of Mastercard.", {"type": "string"}, required=True
-        ),
+        "McOrderId": _param("mcOrderId", "path", "Order Id of Mastercard.", one_id, required=True),
         "McOrderIdFilter": _param(
             "mcOrderId", "query", "Only these orders (repeat, at most 100).", ids, **many
         ),
@@ -660,13 +696,18 @@ def _parameters() -> Obj:
             "orderId", "query", "Only these vendor order ids (repeat, at most 100).", ids, **many
         ),
         "StatusFilter": _param(
-            "status", "query", "Only orders in this status (any spelling).", {"type": "string"}
+            "status",
+            "query",
+            "Only orders in this status: a status or an alias, in any case, spaces, hyphens "
+            "and underscores ignored (else 400 INVALID_FIELD_VALUE_STATUS).",
+            {"type": "string", "pattern": spelling_pattern()},
         ),
         "UpdatedSince": _param(
             "updatedSince",
             "query",
-            "Only orders updated at or after this ISO-8601 date-time (UTC when no offset).",
-            {"type": "string"},
+            "Only orders updated at or after this ISO-8601 date-time (as eventDate: UTC when "
+            "no offset).",
+            {"type": "string", "pattern": DATE_TIME_PATTERN},
             example="2023-10-03T00:00:00Z",
         ),
         "Cursor": _param(
@@ -684,8 +725,8 @@ def _parameters() -> Obj:
             "The nextCursor of the previous page; none starts at the beginning.",
             {"type": "string", "pattern": "^[0-9]{1,18}\\.[0-9]{1,18}$"},
         ),
-        "VendorIdFilter": _param("vendorId", "query", "Only this vendor's.", {"type": "string"}),
-        "McOrderIdOne": _param("mcOrderId", "query", "Only this order's.", {"type": "string"}),
+        "VendorIdFilter": _param("vendorId", "query", "Only this vendor's.", one_id),
+        "McOrderIdOne": _param("mcOrderId", "query", "Only this order's.", one_id),
         "Limit": _param(
             "limit",
             "query",
@@ -699,14 +740,20 @@ def _parameters() -> Obj:
             "answer again with Idempotent-Replayed: true and changes nothing; with a different "
             "request, 422; while the first is still running, 409 with Retry-After. Kept for "
             "the configured idempotency TTL (24 hours by default).",
-            {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH},
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+                "pattern": fields.TEXT_PATTERN,
+            },
         ),
         "CorrelationId": _param(
             "X-Correlation-ID",
             "header",
-            f"Optional. Echoed in the answer and logged; 1 to {MAX_CORRELATION_ID_LENGTH} "
-            "printable characters, otherwise a new id is made.",
-            {"type": "string", "maxLength": MAX_CORRELATION_ID_LENGTH},
+            f"Optional. Echoed in the answer and logged when it is 1 to "
+            f"{MAX_CORRELATION_ID_LENGTH} printable characters; any other value is replaced by "
+            "a new id (never refused: a diagnostic header does not fail a request).",
+            {"type": "string"},
         ),
     } | _catalog_parameters()
 
@@ -1792,7 +1839,12 @@ def _catalog_parameters() -> Obj:
         "and configured during the implementation of the program. Keeps the items that list it "
         "and those that list no product code; an unknown code is not an error."
     )
-    short = {"type": "string", "maxLength": limits.MAX_PRODUCT_CODE_LENGTH}
+    short = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": limits.MAX_PRODUCT_CODE_LENGTH,
+        "pattern": fields.TEXT_PATTERN,
+    }
     return {
         "CatalogId": _param(
             "catalog_id",
@@ -1819,7 +1871,7 @@ def _catalog_parameters() -> Obj:
             "language",
             "query",
             language,
-            {"type": "string"},
+            {"type": "string", "pattern": LANGUAGE_PATTERN},
             example="en_US",
         ),
         "MinPoints": _param(
@@ -1843,7 +1895,12 @@ def _catalog_parameters() -> Obj:
             "folded, every word required, in the short and long descriptions (any language) "
             f"and the item's keywords; no stemming. At most {limits.MAX_KEYWORD_QUERY_WORDS} "
             "words.",
-            {"type": "string", "maxLength": limits.MAX_KEYWORD_QUERY_LENGTH},
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": limits.MAX_KEYWORD_QUERY_LENGTH,
+                "pattern": fields.TEXT_PATTERN,
+            },
             example="catalog",
         ),
         "ProgramIdPath": _param(

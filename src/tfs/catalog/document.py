@@ -20,6 +20,7 @@ import msgspec
 
 from tfs import limits
 from tfs.errors import CATALOG, ErrorItem
+from tfs.fields import printable
 
 MAX_INT64 = 2**63 - 1
 MAX_AMOUNT = 1e15
@@ -130,7 +131,7 @@ def _unknown_keys(obj: dict[str, Any], known: frozenset[str], path: str, f: _Fau
 
 def _text_ok(value: str) -> bool:
     """Free text: printable, but for line breaks and tabs."""
-    return value.replace("\n", "").replace("\t", "").isprintable()
+    return printable(value.replace("\n", "").replace("\t", ""))
 
 
 def _id(value: Any, path: str, f: _Faults) -> int | None:
@@ -176,7 +177,7 @@ def _url(obj: dict[str, Any], key: str, path: str, f: _Faults) -> str | None:
         return None
     value = obj[key]
     max_len = limits.MAX_ITEM_TEXT_LENGTH
-    if not isinstance(value, str) or len(value) > max_len or not value.isprintable():
+    if not isinstance(value, str) or len(value) > max_len or not printable(value):
         f.add(where, f"must be a URL of at most {max_len} characters.")
         return None
     parts = urlsplit(value)
@@ -235,7 +236,7 @@ class _Program:
             return []
         out: dict[str, None] = {}
         for k, s in enumerate(value):
-            if not isinstance(s, str) or not 1 <= len(s) <= max_len or not s.isprintable():
+            if not isinstance(s, str) or not 1 <= len(s) <= max_len or not printable(s):
                 self.f.add(f"{where}[{k}]", f"must be a printable string of 1 to {max_len}.")
             else:
                 out.setdefault(s, None)

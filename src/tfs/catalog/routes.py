@@ -23,6 +23,7 @@ from tfs.errors import (
     MissingProgramId,
     ValidationFailed,
 )
+from tfs.fields import printable
 from tfs.http import AppContext, authenticated, ctx, decode, json_response, read_body, require_json
 
 CACHE_CONTROL = "private, max-age=60"
@@ -82,8 +83,17 @@ def _program_id(request: Request) -> int:
 
 def _short_text(request: Request, name: str, max_len: int) -> str | None:
     raw = _one(request, name)
-    if raw is not None and not (1 <= len(raw) <= max_len and raw.isprintable()):
+    if raw is not None and not (1 <= len(raw) <= max_len and printable(raw)):
         raise InvalidCatalogParameter(f"{name} must be 1 to {max_len} printable characters.")
+    return raw
+
+
+def _language(request: Request) -> str | None:
+    """A language code (document.LANGUAGE, as a catalog declares its languages); whether the
+    program configures it is the use case's question (the same 400)."""
+    raw = _one(request, "language")
+    if raw is not None and document.LANGUAGE.fullmatch(raw) is None:
+        raise InvalidCatalogParameter("language must be a language code such as en_US.")
     return raw
 
 
@@ -180,7 +190,7 @@ async def get_catalogs(request: Request) -> Response:
     app = ctx(request)
     caller = await _caller(request, app)
     program_id = _program_id(request)
-    language = _short_text(request, "language", limits.MAX_LANGUAGE_LENGTH)
+    language = _language(request)
     product = _short_text(request, "product_code", limits.MAX_PRODUCT_CODE_LENGTH)
     store, kept = app.store, shapes(request)
     return await _answer(
@@ -201,7 +211,7 @@ async def get_items(request: Request) -> Response:
     program_id = _program_id(request)
     catalog_id = _integer(request.path_params["catalog_id"], "catalog_id")
     assert catalog_id is not None
-    language = _short_text(request, "language", limits.MAX_LANGUAGE_LENGTH)
+    language = _language(request)
     query = _item_query(request)
     store, kept = app.store, shapes(request)
     return await _answer(

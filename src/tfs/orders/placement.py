@@ -81,11 +81,12 @@ def _id(
     faults: list[ErrorItem],
     required: bool = False,
     max_len: int = limits.MAX_ID_LENGTH,
+    integer: bool = False,
 ) -> str | None:
     value = obj.get(field)
     code = f"{path}.{field_code(field)}" if path else field_code(field)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)  # program ids are integers in the catalog API
+    if integer and type(value) is int and -(2**63) <= value < 2**63:
+        value = str(value)  # program ids are (64-bit) integers in the catalog API
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             faults.append(
@@ -132,7 +133,7 @@ def parse_placement(obj: Any, prefix: str = "") -> tuple[Placement | None, list[
     mc_order_id = _id(obj, "mcOrderId", prefix, faults, required=True)
     vendor_id = _id(obj, "vendorId", prefix, faults, required=True)
     order_id = _id(obj, "orderId", prefix, faults)
-    program_id = _id(obj, "programId", prefix, faults)
+    program_id = _id(obj, "programId", prefix, faults, integer=True)
     raw_items = obj.get("items")
     items_path = f"{prefix}.ITEMS" if prefix else "ITEMS"
     items: list[PlacedItem] = []

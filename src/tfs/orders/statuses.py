@@ -64,13 +64,28 @@ ALIASES: dict[str, Status] = {
     "refunded": S.RETURNED,
 }
 
-_NOISE = re.compile(r"[\s_\-]+")
+_NOISE_CHARS = "\t _-"
+_NOISE = re.compile(f"[{re.escape(_NOISE_CHARS)}]+")
 _LOOKUP: dict[str, Status] = {s.value.lower(): s for s in Status} | ALIASES
 
 
 def parse_status(raw: str) -> Status | None:
     """The status a vendor meant, or None when the word is not one we know."""
+    if not raw.isascii():  # so that case folds only A-Z, as the documented pattern does
+        return None
     return _LOOKUP.get(_NOISE.sub("", raw).lower())
+
+
+def spelling_pattern() -> str:
+    """A regular expression (Python's and JSON Schema's) matching exactly the spellings that
+    parse_status knows: a known word, in any case, with tabs, spaces, hyphens and underscores
+    anywhere."""
+    noise = "[\\t _-]*"
+    words = (
+        noise.join(f"[{c.upper()}{c}]" for c in word)
+        for word in sorted(_LOOKUP, key=len, reverse=True)
+    )
+    return f"^{noise}(?:{'|'.join(words)}){noise}$"
 
 
 def can_move(current: Status, target: Status) -> bool:

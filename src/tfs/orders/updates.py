@@ -9,7 +9,7 @@ from typing import Any
 
 from tfs import limits
 from tfs.errors import ORDER_MANAGEMENT, ErrorItem
-from tfs.fields import printable
+from tfs.fields import WHITESPACE, printable
 
 LIST = "VENDORS_UPDATE_ORDER_REQUEST_LIST"
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -138,15 +138,39 @@ def _objects(values: list[Any], path: str, field: str, faults: _Faults) -> list[
     return out
 
 
+def _date_time_pattern() -> str:
+    """ISO 8601 date and time as this service reads them, as one regular expression (Python's
+    and JSON Schema's), so that the document says exactly what is accepted: a real calendar
+    date in years 1000 to 9998 (so that no offset moves it out of Python's years), `T` or a
+    space, hh:mm, optional :ss and a fraction of 1 to 9 digits (kept to the microsecond), and an
+    offset `Z`, ±hh:mm or ±hhmm, or none (UTC)."""
+    year = "(?:1[0-9]{3}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    leap = "(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[13579][26]|[2468][048])00)"
+    day = (
+        "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+        "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+        "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    )
+    date = f"(?:{year}-{day}|{leap}-02-29)"
+    hhmm = "(?:[01][0-9]|2[0-3]):?[0-5][0-9]"
+    time = "(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,9})?)?"
+    return f"^{date}[T ]{time}(?:Z|[+-]{hhmm})?$"
+
+
+DATE_TIME_PATTERN = _date_time_pattern()
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
+
+
 def parse_event_date(raw: str) -> datetime | None:
-    """ISO-8601 with a time; a date-time without offset is taken as UTC."""
-    try:
-        value = datetime.fromisoformat(raw.strip())
-        if "T" not in raw and " " not in raw.strip():
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: the offset moves it past year 1..9999
+    """ISO-8601 with a time (DATE_TIME_PATTERN); a date-time without offset is taken as UTC."""
+    if _DATE_TIME.fullmatch(raw) is None:
         return None
+    head, dot, rest = raw.partition(".")
+    if dot:  # Python reads at most 6 digits of a fraction
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        raw = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    value = datetime.fromisoformat(raw)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _history(obj: dict[str, Any], path: str, faults: _Faults) -> HistoryEvent:
@@ -174,11 +198,19 @@ def _reported_error(obj: dict[str, Any], path: str, faults: _Faults) -> Reported
     )
 
 
+# Blank (taken as none, as for every text field) or an http(s) URL with a host.
+TRACKING_URL_PATTERN = (
+    f"^(?:[{WHITESPACE}]*"
+    f"|[Hh][Tt][Tt][Pp][Ss]?://[^{WHITESPACE}/?#\\u0000]+[^{WHITESPACE}\\u0000]*)$"
+)
+_TRACKING_URL = re.compile(TRACKING_URL_PATTERN)
+
+
 def _tracking_url(obj: dict[str, Any], path: str, faults: _Faults) -> str | None:
     url = _text(obj, "trackingUrl", path, faults, max_len=limits.MAX_URL_LENGTH)
     if url is None:
         return None
-    if not re.match(r"(?i)^https?://[^\s/?#]+[^\s]*$", url):
+    if _TRACKING_URL.fullmatch(url) is None:
         faults.invalid(path, "trackingUrl", "must be an http or https URL.")
         return None
     return url
