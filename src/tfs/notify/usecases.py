@@ -186,7 +186,9 @@ def list_deliveries(
 
 
 def order_events(store: Store, mc_order_id: str, limit: int) -> list[Event]:
-    """An order's events (stamped), by revision: what the platform was told of it."""
+    """An order's events, by revision: what the platform was told of it (numbered first, as
+    the change feed does, where no relay has numbered them yet)."""
+    stamp_events(store)
     with store.transaction(readonly=True) as tx:
         return Events(tx).of_order(mc_order_id, limit)
 
