@@ -47,9 +47,8 @@ def bars(points: Sequence[tuple[datetime, int]]) -> Chart:
                 f"{minute:%H:%M} UTC: {n}",
             )
         )
+    # A time every quarter of an hour; the last bar (the current minute) is "now".
     labels = [
-        (round(LEFT + k * step, 2), f"{points[k][0]:%H:%M}")
-        for k in range(0, len(points), 15)
-        if points
+        (round(LEFT + k * step, 2), f"{points[k][0]:%H:%M}") for k in range(0, len(points) - 1, 15)
     ]
     return Chart(WIDTH, HEIGHT, drawn, peak, LEFT, TOP + plot_h, labels, sum(n for _, n in points))
