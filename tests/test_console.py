@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 import requests
+from click.testing import CliRunner
 from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, LiveServer, Placed
 from relays import FAST, RelayThread, make_changes, now
 from tfs.access import usecases as access
+from tfs.cli import main
 from tfs.console import usecases as console
 from tfs.db.store import Store
 from tfs.notify import usecases as notify
@@ -392,3 +394,40 @@ def test_what_vendors_and_orders_say_is_shown_escaped(
         "&lt;img src=x onerror=alert(1)&gt;"
         in admin.get("/order", params={"id": order.mc_order_id}).text
     )
+
+
+def test_the_operators_commands(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, server: LiveServer
+) -> None:
+    monkeypatch.setenv("TFS_DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    def tfs(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main, list(args))
+        assert result.exit_code == code, (result.output, result.exception)
+        return result.output
+
+    name = f"cli-op-{uuid.uuid4().hex[:8]}"
+    first = _one_time(tfs("operators", "add", name))
+    assert "already exists" in tfs("operators", "add", name, code=3)
+    assert "name must be" in tfs("operators", "add", " spaced ", code=2).lower()
+    listed = [line for line in tfs("operators", "list").splitlines() if line.startswith(name)]
+    assert len(listed) == 1 and "one-time password not yet changed" in listed[0]
+
+    browser = Browser(server)
+    assert redirected_to(browser.sign_in(name, first), "/password")
+    second = _one_time(tfs("operators", "reset", name))
+    assert redirected_to(browser.get("/password"), "/sign-in")  # the reset ended the session
+    assert browser.sign_in(name, first).status_code == 401
+    assert redirected_to(browser.sign_in(name, second), "/password")
+
+    assert "removed" in tfs("operators", "remove", name)
+    assert redirected_to(browser.get("/password"), "/sign-in")
+    assert "No operator" in tfs("operators", "remove", name, code=3)
+    assert "No operator" in tfs("operators", "reset", name, code=3)
+
+
+def _one_time(output: str) -> str:
+    found = re.search(r"one-time password \(shown once\): (\S+)", output)
+    assert found, output
+    return found.group(1)
