@@ -27,7 +27,6 @@ from tfs.console.security import CSRF_FIELD, SESSION_COOKIE, SIGN_IN_COOKIE, Coo
 from tfs.db.store import Store
 from tfs.errors import OrderNotFound, TfsError
 from tfs.notify import usecases as notify
-from tfs.notify.cursors import FANOUT, NATS
 from tfs.orders import usecases as orders
 from tfs.orders.statuses import Status
 
@@ -233,7 +232,6 @@ class Console:
 
     def _overview_data(self) -> dict[str, Any]:
         now = clock.now()
-        cursors = (FANOUT, NATS) if self.settings.relay.nats_url else (FANOUT,)
         counts: dict[str, dict[str, int]] = {v: {} for v, _ in access.list_vendors(self.store)}
         for vendor_id, status, n in orders.count_by_status(self.store):
             counts.setdefault(vendor_id, {})[status] = n
@@ -243,7 +241,7 @@ class Console:
             "results": sorted(results.items(), key=lambda kv: (not kv[0].isalpha(), kv[0])),
             "statuses": [s.value for s in Status],
             "counts": counts,
-            "backlog": notify.relay_backlog(self.store, cursors, now),
+            "backlog": notify.relay_backlog_of(self.store, bool(self.settings.relay.nats_url), now),
             "now": now,
         }
 
@@ -317,7 +315,7 @@ class Console:
 
     def _webhooks_data(self) -> dict[str, Any]:
         subscriptions = notify.list_subscriptions(self.store)
-        backlog = notify.relay_backlog(self.store, (FANOUT,), clock.now())
+        backlog = notify.relay_backlog_of(self.store, False, clock.now())
         return {
             "subscriptions": subscriptions,
             "waiting": {s.subscription_id: s for s in backlog.subscriptions},

@@ -164,6 +164,11 @@ def relay_backlog(store: Store, cursors: Sequence[str], now: datetime) -> Backlo
     return Backlog(pending, lag, [SubscriptionBacklog(*w) for w in waiting])
 
 
+def relay_backlog_of(store: Store, publishes_to_nats: bool, now: datetime) -> Backlog:
+    """The backlog as a relay configured so sees it (with NATS, the slower of its cursors)."""
+    return relay_backlog(store, (FANOUT, NATS) if publishes_to_nats else (FANOUT,), now)
+
+
 def list_deliveries(
     store: Store,
     *,
