@@ -133,6 +133,26 @@ def count_webhook_attempt(outcome: str) -> None:
     WEBHOOK_ATTEMPTS.labels(outcome).inc()
 
 
+def update_results() -> dict[str, float]:
+    """The status-update results counted since the service started, by result (`applied`,
+    `unchanged`, each errorCode): this process's, or every worker's added up (the console)."""
+    if MULTIPROCESS_DIR is None:
+        families: Iterable[Metric] = ORDER_UPDATES.collect()
+    else:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        workers = CollectorRegistry(auto_describe=False)
+        collector = MultiProcessCollector(workers, path=MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+        families = collector.collect()  # type: ignore[no-untyped-call]
+    totals: dict[str, float] = {}
+    for family in families:
+        for sample in family.samples:
+            if sample.name == "tfs_order_updates_total":
+                result = sample.labels["result"]
+                totals[result] = totals.get(result, 0.0) + sample.value
+    return totals
+
+
 # --- HTTP -------------------------------------------------------------------------------------
 
 

@@ -26,6 +26,8 @@ from tfs.access.ratelimit import make_limiter, parse_rate
 from tfs.catalog import routes as catalog
 from tfs.catalog.cache import AnswerCache, Shapes
 from tfs.config import Settings
+from tfs.console import routes as console_routes
+from tfs.console import usecases as console
 from tfs.db.engine import WalCheckpointer, is_sqlite, is_up_to_date, make_engine, sqlite_file
 from tfs.db.store import Store
 from tfs.errors import MethodNotAllowed, RouteNotFound, TfsError
@@ -149,6 +151,7 @@ async def _purge_nonces(store: Store) -> None:
         with contextlib.suppress(Exception):
             await run_in_threadpool(access.purge_expired_nonces, store, clock.now())
             await run_in_threadpool(idempotency.purge_expired, store, clock.now())
+            await run_in_threadpool(console.purge_sessions, store, clock.now())
 
 
 def metrics_route(store: Store, settings: Settings) -> Route:
@@ -252,6 +255,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     ]
     if settings.metrics:
         app_routes.append(metrics_route(store, settings))
+    # The console before the API's mount, which would take every path under the base.
+    app_routes.append(Mount(base + "/console", app=console_routes.app(settings, store)))
     app_routes += [Mount(base, routes=api_routes())] if base else api_routes()
     app = Starlette(
         routes=app_routes,

@@ -26,6 +26,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "webhooks": ("tfs.cli.events", "Webhook subscriptions of the platform."),
     "events": ("tfs.cli.events", "Events and their deliveries; replay."),
     "relay": ("tfs.cli.events", "Run the event relay on its own."),
+    "operators": ("tfs.cli.operators", "Operators who sign in to the console."),
     "demo": ("tfs.cli.demo", "Set up demo data: a vendor, keys, orders, a catalog."),
     "bench": ("tfs.bench.command", "The benchmark (docs/performance.md)."),
 }

@@ -156,6 +156,11 @@ def set_up(store: Store, out: Path, api_url: str, register: Register) -> str:
             "tfs webhooks add http://127.0.0.1:9000/tfs-events",
         ),
         (
+            "open the operations console: add an operator (sign in with the one-time password"
+            " it prints, then choose your own)",
+            f"tfs operators add admin\n  # then browse to {api_url}/console",
+        ),
+        (
             "read the program's catalogs, and search its items, as a program customer",
             request(f"/catalogs?program_id={program_id}&language=fr_CA", customer)
             + "\n  .venv/bin/"

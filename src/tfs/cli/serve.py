@@ -36,6 +36,8 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
         f"TFS serving {origin}{ctx.settings.base_path}\n"
         f"  API docs:  {origin}/docs   (OpenAPI: {origin}/openapi.json)\n"
         f"  health:    {origin}/health, {origin}/ready\n"
+        f"  console:   {origin}{ctx.settings.base_path}/console"
+        "   (operators: tfs operators add NAME)\n"
         f"{metrics}"
         "  Ctrl-C stops it.",
         err=True,

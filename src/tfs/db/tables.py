@@ -351,6 +351,41 @@ reward_item_products = Table(
     Column("product_code", String(64), primary_key=True),
 )
 
+# --- The operations console (tfs/console) ---------------------------------------------------
+
+# People who sign in to the console. `password_hash` is scrypt's (tfs/console/passwords.py);
+# `must_change` is set by a one-time password (`tfs operators add` / `reset`); five failed
+# sign-ins in a row set `locked_until`.
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("must_change", Boolean, nullable=False),
+    Column("failed_count", Integer, nullable=False),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# A signed-in browser: only the SHA-256 of its cookie's token is kept, so that a copy of the
+# database signs no one in. `csrf_token` is what every form of the session must send back.
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "operator",
+        String(64),
+        ForeignKey("operators.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
 # The keyword index is the database's own full-text search, which the table definitions cannot
 # describe: an FTS5 table on SQLite, a tsvector with a GIN index on PostgreSQL, both named
 # reward_item_search and made by migration 0007. Schema comparisons leave it out.

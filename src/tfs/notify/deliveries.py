@@ -129,6 +129,12 @@ _RECENT = (
     " JOIN events AS e ON e.event_pk = d.event_pk WHERE 1 = 1"
 )
 _FAILED = " AND (d.state = 'dead' OR (d.state = 'pending' AND d.attempts > 0))"
+_DEAD = " AND d.state = 'dead'"
+# One order's deliveries, by the index of (subscription_id, mc_order_id, revision).
+_OF_ORDER = (
+    " AND d.subscription_id IN (SELECT subscription_id FROM webhook_subscriptions)"
+    " AND d.mc_order_id = ?"
+)
 _OF_SUBSCRIPTION = " AND d.subscription_id = ?"
 _NEWEST = " ORDER BY d.delivery_id DESC LIMIT ?"
 # Each subscription's deliveries waiting and dead-lettered: index ranges of
@@ -293,11 +299,22 @@ class Deliveries:
         return len(rows)
 
     def recent(
-        self, *, failed_only: bool, subscription_id: int | None, limit: int
+        self,
+        *,
+        failed_only: bool,
+        subscription_id: int | None,
+        limit: int,
+        dead_only: bool = False,
+        mc_order_id: str | None = None,
     ) -> list[DeliveryView]:
         text, params = _RECENT, list[Any]()
-        if failed_only:
+        if dead_only:
+            text += _DEAD
+        elif failed_only:
             text += _FAILED
+        if mc_order_id is not None:
+            text += _OF_ORDER
+            params.append(mc_order_id)
         if subscription_id is not None:
             text += _OF_SUBSCRIPTION
             params.append(subscription_id)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from tfs.access.repository import Vendors
 from tfs.access.usecases import Nonce, spend_nonce
-from tfs.db.outbox import Event, Events
+from tfs.db.outbox import ORDER_STATUS_CHANGED, Event, Events
 from tfs.db.store import Store
 from tfs.errors import (
     DeliveryNotDead,
@@ -164,13 +164,49 @@ def relay_backlog(store: Store, cursors: Sequence[str], now: datetime) -> Backlo
     return Backlog(pending, lag, [SubscriptionBacklog(*w) for w in waiting])
 
 
+def relay_backlog_of(store: Store, publishes_to_nats: bool, now: datetime) -> Backlog:
+    """The backlog as a relay configured so sees it (with NATS, the slower of its cursors)."""
+    return relay_backlog(store, (FANOUT, NATS) if publishes_to_nats else (FANOUT,), now)
+
+
 def list_deliveries(
-    store: Store, *, failed_only: bool = False, subscription_id: int | None = None, limit: int = 50
+    store: Store,
+    *,
+    failed_only: bool = False,
+    dead_only: bool = False,
+    subscription_id: int | None = None,
+    mc_order_id: str | None = None,
+    limit: int = 50,
 ) -> list[DeliveryView]:
+    """The newest deliveries first, with their attempts: all, failed (dead, or pending after
+    an attempt), or dead-lettered only; of one subscription, of one order."""
     with store.transaction(readonly=True) as tx:
         return Deliveries(tx).recent(
-            failed_only=failed_only, subscription_id=subscription_id, limit=limit
+            failed_only=failed_only,
+            dead_only=dead_only,
+            subscription_id=subscription_id,
+            mc_order_id=mc_order_id,
+            limit=limit,
         )
+
+
+def order_events(store: Store, mc_order_id: str, limit: int) -> list[Event]:
+    """An order's events, by revision: what the platform was told of it (numbered first, as
+    the change feed does, where no relay has numbered them yet)."""
+    stamp_events(store)
+    with store.transaction(readonly=True) as tx:
+        return Events(tx).of_order(mc_order_id, limit)
+
+
+def changes_per_minute(store: Store, now: datetime, minutes: int) -> list[tuple[datetime, int]]:
+    """Orders changed by status updates (`order.status_changed` events) in each of the last
+    `minutes` whole minutes and the current one: (the minute's start, how many), oldest first.
+    From the outbox, so the same on every instance."""
+    current = now.replace(second=0, microsecond=0)
+    starts = [current - timedelta(minutes=m) for m in range(minutes, -1, -1)]
+    with store.snapshot() as tx:
+        counts = Events(tx).counts_per_period(ORDER_STATUS_CHANGED, starts)
+    return list(zip(starts, counts, strict=True))
 
 
 def replay_delivery(store: Store, delivery_id: int, now: datetime) -> None:

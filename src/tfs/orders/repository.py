@@ -149,6 +149,13 @@ _HISTORY_PAGE = (
 )
 
 
+# By the index of (vendor_id, status): its entries, not the orders' rows.
+_BY_STATUS = (
+    "SELECT vendor_id, status, count(*) FROM orders GROUP BY vendor_id, status"
+    " ORDER BY vendor_id, status"
+)
+
+
 class Orders:
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
@@ -384,6 +391,10 @@ class Orders:
         """Those of these orders that exist, by id (a few queries for a whole batch)."""
         states = self._states(list(set(mc_order_ids)))
         return {r.state.mc_order_id: r for r in self.records(list(states.values()), window)}
+
+    def counts_by_status(self) -> list[tuple[str, str, int]]:
+        """(vendor id, status, orders) for every vendor and status that has orders."""
+        return [(r[0], r[1], int(r[2])) for r in self.sql.rows(_BY_STATUS)]
 
     def find(self, flt: OrderFilter, limit: int, window: int) -> list[OrderRecord]:
         """A page of orders in (updated_at, mc_order_id) order: the filter's conditions are

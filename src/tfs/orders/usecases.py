@@ -407,6 +407,19 @@ def find_orders(
         return Orders(tx).find(flt, limit, limits.HISTORY_SHOWN_PER_ITEM)
 
 
+def count_by_status(store: Store) -> list[tuple[str, str, int]]:
+    """(vendor id, status, orders) for every vendor and status that has orders (operators)."""
+    with store.transaction(readonly=True) as tx:
+        return Orders(tx).counts_by_status()
+
+
+def search_orders(store: Store, text: str, limit: int) -> list[OrderRecord]:
+    """Orders whose `mcOrderId`, or else whose vendor's `orderId`, is `text` (operators; the
+    vendor's id is looked up across vendors, without an index of its own)."""
+    found = find_orders(store, OrderFilter(mc_order_ids=(text,)), limit)
+    return found or find_orders(store, OrderFilter(order_ids=(text,)), limit)
+
+
 @dataclass(frozen=True)
 class HistoryPage:
     """Entries of an order's full history, item by item in the order received: (the item,

@@ -1,0 +1,1 @@
+"""The operations console: operators, their sessions, and the pages at {base}/console."""
