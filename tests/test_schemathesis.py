@@ -70,6 +70,7 @@ NOT_IN_THE_SCHEMA = {
     "POST /orders": {
         (400, "INVALID_FIELD_VALUE_VENDOR_ID"),  # no such vendor
         (400, r"INVALID_FIELD_VALUE_ITEMS\[[0-9]+\]\.MC_ID"),  # an mcId repeated in the order
+        (400, r"INVALID_FIELD_VALUE_ITEMS\[[0-9]+\]\.REWARD_ITEM_ID"),  # not in the catalog
     },
     "GET /vendors/{vendor_id}/orders/status": {(400, "INVALID_FIELD_VALUE_CURSOR")},  # not ours
     # The document's example Idempotency-Key, used again with another request.

@@ -472,7 +472,13 @@ def _placement_schemas(settings: Settings) -> Obj:
             {
                 "mcId": _ident("Order Item Id of Mastercard, unique in the order.", "i1"),
                 "id": _optional_id("Order Item Id of Vendor, when already known.", "line-1"),
-                "rewardItemId": _optional_id("The reward item (catalog id).", "74568"),
+                "rewardItemId": _optional_id(
+                    "The reward item (catalog id). When the order's program has a catalog "
+                    "imported, one of its reward items (else 400 "
+                    "INVALID_FIELD_VALUE_ITEMS[j].REWARD_ITEM_ID; in a batch, that element is "
+                    "FAILED).",
+                    "74568",
+                ),
                 "description": _optional_id(
                     "What is ordered (one line).", "$25 Olive Garden", limits.MAX_DESCRIPTION_LENGTH
                 ),
