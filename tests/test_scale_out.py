@@ -223,16 +223,25 @@ def test_a_database_cut_off_or_stalled_gives_503_and_the_service_recovers_by_its
                 proxy.stall()
             # A stall would make each wait for ever without a deadline (requests gives up
             # after 30 s).
-            for _ in range(3):
+            faulted = time.monotonic()
+            for n in range(3):
                 down = send(public_signed(deployment, "GET", status_path(deployment), None), server)
+                if n == 0:
+                    to_503 = time.monotonic() - faulted
                 assert down.status_code == 503, down.text
                 (error,) = errors_of(down)
                 assert error["ReasonCode"] == "SERVICE_UNAVAILABLE" and error["Recoverable"] is True
                 assert "Retry-After" in down.headers
             assert requests.get(server.origin + "/ready", timeout=30).status_code == 503
             proxy.restore()
+            restored = time.monotonic()
             assert wait_for(
                 lambda: requests.get(server.origin + "/ready", timeout=10).status_code == 200
+            )
+            # The figures of the outage (pytest -s shows them; nothing is asserted on time).
+            print(
+                f"\n{fault}: first 503 after {to_503:.2f} s (TFS_DB_TIMEOUT_S=2); /ready 200 "
+                f"again {time.monotonic() - restored:.2f} s after the proxy was restored"
             )
             back = send(public_signed(deployment, "GET", status_path(deployment), None), server)
             assert back.status_code == 200
