@@ -4,6 +4,7 @@ time passwords, lockout, CSRF), its cookies and headers, and what its pages show
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,10 +20,12 @@ from conftest import Client, LiveServer, Placed
 from relays import FAST, RelayThread, make_changes, now
 from tfs.access import usecases as access
 from tfs.cli import main
+from tfs.console import routes as console_routes
 from tfs.console import usecases as console
 from tfs.db.store import Store
 from tfs.notify import usecases as notify
 from tfs.notify.webhooks import new_secret
+from tfs.orders import usecases as orders
 from webhook_receiver import Receiver, wait_for
 
 NEW_PASSWORD = "a new password, long enough"
@@ -324,8 +327,9 @@ def test_the_order_search_shows_the_order_timeline(
 
 
 def test_the_overview_shows_the_flow(
-    admin: Browser, vendor: Client, place: Callable[..., Placed]
+    admin: Browser, vendor: Client, place: Callable[..., Placed], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(console_routes, "MAX_ROWS", 100_000)  # the tests share one database
     order = place(vendor.vendor_id)
     assert vendor.post_status([{"mcOrderId": order.mc_order_id, "status": "Processing"}]).ok
     page = admin.get("/").text
@@ -335,6 +339,32 @@ def test_the_overview_shows_the_flow(
     cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
     assert cells[1] == "1"  # Processing (the statuses in order: Pending, Processing, …)
     assert 'id="results"' in page and "applied" in page
+
+
+def test_pages_show_at_most_max_rows_and_say_how_many_they_leave_out(
+    admin: Browser,
+    store: Store,
+    make_vendor: Callable[..., Client],
+    place: Callable[..., Placed],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The overview shows the vendors with the most orders first; every list is cut at
+    MAX_ROWS (2 here) and says how many it leaves out."""
+    for _ in range(3):
+        place(make_vendor().vendor_id, items=1)
+    monkeypatch.setattr(console_routes, "MAX_ROWS", 2)
+    totals = {v: 0 for v, _ in access.list_vendors(store)}
+    for vendor_id, _status, n in orders.count_by_status(store):
+        totals[vendor_id] += n
+    busiest = sorted(totals, key=lambda v: (-totals[v], v))[:2]
+    page = admin.get("/").text
+    start = page.index('id="orders-by-status"')
+    rows = re.findall(r"<tr><td>([^<]*)</td>", page[start : page.index("</table>", start)])
+    assert [html.unescape(r) for r in rows] == busiest
+    assert f"{len(totals) - 2} more vendors, with fewer orders, not shown" in page
+    listed = admin.get("/vendors").text
+    assert listed.count('<section class="vendor">') == 2
+    assert f"{len(totals) - 2} more vendors not shown" in listed
 
 
 @pytest.fixture

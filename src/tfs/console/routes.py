@@ -34,6 +34,9 @@ HERE = Path(__file__).parent
 STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
 HISTORY_PAGE = 50
 CHART_MINUTES = 60
+# Rows of vendors and of subscriptions a page shows: every page is bounded, however many there
+# are (the CLI lists them all); a page says how many it leaves out.
+MAX_ROWS = 200
 SIGN_IN_COOKIE_S = 3600
 SESSION_COOKIE_S = int(console.SESSION_LIFETIME.total_seconds())
 
@@ -235,12 +238,15 @@ class Console:
         counts: dict[str, dict[str, int]] = {v: {} for v, _ in access.list_vendors(self.store)}
         for vendor_id, status, n in orders.count_by_status(self.store):
             counts.setdefault(vendor_id, {})[status] = n
+        # The vendors with the most orders first, at most MAX_ROWS of them (a bounded page).
+        busiest = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
         results = metrics.update_results()
         return {
             "chart": chart.bars(notify.changes_per_minute(self.store, now, CHART_MINUTES)),
             "results": sorted(results.items(), key=lambda kv: (not kv[0].isalpha(), kv[0])),
             "statuses": [s.value for s in Status],
-            "counts": counts,
+            "counts": busiest[:MAX_ROWS],
+            "hidden_vendors": max(0, len(busiest) - MAX_ROWS),
             "backlog": notify.relay_backlog_of(self.store, bool(self.settings.relay.nats_url), now),
             "now": now,
         }
@@ -257,7 +263,8 @@ class Console:
             "vendors.html",
             current,
             nav="vendors",
-            vendors=vendors,
+            vendors=vendors[:MAX_ROWS],
+            hidden=max(0, len(vendors) - MAX_ROWS),
             by_vendor=by_vendor,
             revoked=request.query_params.get("revoked"),
         )
@@ -314,10 +321,12 @@ class Console:
         return self.render("webhooks.html", current, nav="webhooks", **data)
 
     def _webhooks_data(self) -> dict[str, Any]:
-        subscriptions = notify.list_subscriptions(self.store)
+        every = notify.list_subscriptions(self.store)
+        subscriptions = every[:MAX_ROWS]
         backlog = notify.relay_backlog_of(self.store, False, clock.now())
         return {
             "subscriptions": subscriptions,
+            "hidden": max(0, len(every) - MAX_ROWS),
             "waiting": {s.subscription_id: s for s in backlog.subscriptions},
             "recent": {
                 s.subscription_id: notify.list_deliveries(
