@@ -55,12 +55,6 @@ def _paths(node: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
             yield from _paths(v, (*at, i))
 
 
-def _parent(doc: Any, path: tuple[Any, ...]) -> Any:
-    for step in path[:-1]:
-        doc = doc[step]
-    return doc
-
-
 def mutate(rng: random.Random, body: Any) -> bytes:
     """One mutation of a valid body, as the bytes to send."""
     kind = rng.choice(["replace", "drop", "add", "duplicate", "bytes", "nest", "wrap"])
@@ -68,10 +62,10 @@ def mutate(rng: random.Random, body: Any) -> bytes:
     places = [p for p in _paths(doc) if p]
     if kind == "replace" and places:
         path = rng.choice(places)
-        _parent(doc, path)[path[-1]] = rng.choice(ODD_VALUES)
+        _at(doc, path[:-1])[path[-1]] = rng.choice(ODD_VALUES)
     elif kind == "drop" and places:
         path = rng.choice(places)
-        del _parent(doc, path)[path[-1]]
+        del _at(doc, path[:-1])[path[-1]]
     elif kind == "add":
         objects = [p for p in _paths(doc) if isinstance(_at(doc, p), dict)]
         target = _at(doc, rng.choice(objects)) if objects else doc

@@ -44,7 +44,6 @@ MAX_ITEM_PRODUCT_CODES = 100
 MAX_ITEM_KEYWORDS = 100
 MAX_REDEMPTION_FEES = 20
 MAX_PRODUCT_CODE_LENGTH = 64
-MAX_LANGUAGE_LENGTH = 16  # a language code such as en_US (reward_item_views.language)
 MAX_KEYWORD_LENGTH = 64
 # Mastercard's maxLengths (TFS 1.0.4 schemas Catalog, RewardItem, RedemptionFees).
 MAX_CATALOG_NAME_LENGTH = 40

@@ -44,6 +44,11 @@ Handler = Callable[["Console", Request, console.Current], Awaitable[Response]]
 FormHandler = Callable[["Console", Request, console.Current, dict[str, str]], Awaitable[Response]]
 
 
+def _bounded(rows: list[Any]) -> tuple[list[Any], int]:
+    """The first MAX_ROWS rows, and how many are left out."""
+    return rows[:MAX_ROWS], max(0, len(rows) - MAX_ROWS)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -239,14 +244,16 @@ class Console:
         for vendor_id, status, n in orders.count_by_status(self.store):
             counts.setdefault(vendor_id, {})[status] = n
         # The vendors with the most orders first, at most MAX_ROWS of them (a bounded page).
-        busiest = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        busiest, hidden = _bounded(
+            sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        )
         results = metrics.update_results()
         return {
             "chart": chart.bars(notify.changes_per_minute(self.store, now, CHART_MINUTES)),
             "results": sorted(results.items(), key=lambda kv: (not kv[0].isalpha(), kv[0])),
             "statuses": [s.value for s in Status],
-            "counts": busiest[:MAX_ROWS],
-            "hidden_vendors": max(0, len(busiest) - MAX_ROWS),
+            "counts": busiest,
+            "hidden_vendors": hidden,
             "backlog": notify.relay_backlog_of(self.store, bool(self.settings.relay.nats_url), now),
             "now": now,
         }
@@ -254,7 +261,7 @@ class Console:
     overview = page(_overview)
 
     async def _vendors(self, request: Request, current: console.Current) -> Response:
-        vendors = await run_in_threadpool(access.list_vendors, self.store)
+        vendors, hidden = _bounded(await run_in_threadpool(access.list_vendors, self.store))
         credentials = await run_in_threadpool(access.list_credentials, self.store)
         by_vendor: dict[str | None, list[Any]] = {}
         for c in credentials:
@@ -263,8 +270,8 @@ class Console:
             "vendors.html",
             current,
             nav="vendors",
-            vendors=vendors[:MAX_ROWS],
-            hidden=max(0, len(vendors) - MAX_ROWS),
+            vendors=vendors,
+            hidden=hidden,
             by_vendor=by_vendor,
             revoked=request.query_params.get("revoked"),
         )
@@ -321,12 +328,11 @@ class Console:
         return self.render("webhooks.html", current, nav="webhooks", **data)
 
     def _webhooks_data(self) -> dict[str, Any]:
-        every = notify.list_subscriptions(self.store)
-        subscriptions = every[:MAX_ROWS]
+        subscriptions, hidden = _bounded(notify.list_subscriptions(self.store))
         backlog = notify.relay_backlog_of(self.store, False, clock.now())
         return {
             "subscriptions": subscriptions,
-            "hidden": max(0, len(every) - MAX_ROWS),
+            "hidden": hidden,
             "waiting": {s.subscription_id: s for s in backlog.subscriptions},
             "recent": {
                 s.subscription_id: notify.list_deliveries(

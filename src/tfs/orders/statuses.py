@@ -64,8 +64,8 @@ ALIASES: dict[str, Status] = {
     "refunded": S.RETURNED,
 }
 
-_NOISE_CHARS = "\t _-"
-_NOISE = re.compile(f"[{re.escape(_NOISE_CHARS)}]+")
+_NOISE_CLASS = "[\\t _-]"  # also in spelling_pattern(), so written for both engines
+_NOISE = re.compile(_NOISE_CLASS + "+")
 _LOOKUP: dict[str, Status] = {s.value.lower(): s for s in Status} | ALIASES
 
 
@@ -80,7 +80,7 @@ def spelling_pattern() -> str:
     """A regular expression (Python's and JSON Schema's) matching exactly the spellings that
     parse_status knows: a known word, in any case, with tabs, spaces, hyphens and underscores
     anywhere."""
-    noise = "[\\t _-]*"
+    noise = _NOISE_CLASS + "*"
     words = (
         noise.join(f"[{c.upper()}{c}]" for c in word)
         for word in sorted(_LOOKUP, key=len, reverse=True)
