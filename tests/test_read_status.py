@@ -6,7 +6,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
+
 from conftest import Client, Placed, errors_of
+from tfs import limits
 
 
 def test_filters_by_mc_order_id_and_order_id_repeatable(
@@ -92,3 +95,27 @@ def test_bad_parameters_are_400_naming_the_parameter(vendor: Client) -> None:
         response = vendor.get_status(**params)
         assert response.status_code == 400, params
         assert errors_of(response)[0]["ReasonCode"] == code
+
+
+def test_status_filter_walks_a_bounded_number_of_orders_per_page(
+    vendor: Client, place: Callable[..., Placed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No index by status (docs/storage.md): a page looks at STATUS_SCAN_ORDERS orders at most,
+    # and its cursor goes on from the last one it looked at, even when it found none.
+    monkeypatch.setattr(limits, "STATUS_SCAN_ORDERS", 3)
+    placed = [place(vendor.vendor_id, items=1) for _ in range(7)]
+    shipped = [placed[1].mc_order_id, placed[5].mc_order_id]
+    vendor.post_status([{"mcOrderId": m, "status": "Shipped"} for m in shipped])
+    pages: list[list[str]] = []
+    params: dict[str, object] = {"status": "Shipped", "limit": 10}
+    while True:
+        page = vendor.get_status(**params).json()
+        pages.append([o["mcOrderId"] for o in page["orders"]])
+        assert all(o["status"] == "Shipped" for o in page["orders"])
+        if page["nextCursor"] is None:
+            break
+        params["cursor"] = page["nextCursor"]
+    # Five pending orders, then the two shipped (moved last by their update, which gave both
+    # the same updated_at: then by mcOrderId): three orders looked at a page.
+    first, second = sorted(shipped)
+    assert pages == [[], [first], [second]]

@@ -1,5 +1,6 @@
 """Storage laid out for writing: a database at 0005 with real rows converts to the new layout
-(rows and public event ids intact, the documented index set), and new events get UUIDv7 ids."""
+(rows and public event ids intact, the documented index set), new events get UUIDv7 ids, and
+a database at 0008 loses the orders' status index and keeps its orders."""
 
 from __future__ import annotations
 
@@ -41,7 +42,6 @@ INDEXES = {
     "orders": {
         ("vendor_id", "updated_at", "mc_order_id"),
         ("vendor_id", "order_id"),
-        ("vendor_id", "status"),
     },
     "order_items": set(),
     "item_history": {("item_pk", "history_pk")},
@@ -249,4 +249,29 @@ def test_new_events_get_increasing_uuid7_ids_and_are_stamped_after_the_old(
         assert [e.event_id for e in feed] == [before[-1][1], *new_ids]
     finally:
         store.close()
+        engine.dispose()
+
+
+def test_a_database_at_0008_loses_the_status_index_and_keeps_its_orders(
+    url_at_0005: str,
+) -> None:
+    engine = make_engine(url_at_0005)
+    try:
+        _fill(engine)
+        command.upgrade(alembic_config(url_at_0005), "0008")
+        engine.dispose()
+        counts = _counts(engine)
+        assert "ix_orders_vendor_id_status" in _index_names(engine, "orders")
+
+        command.upgrade(alembic_config(url_at_0005), "0009")
+        engine.dispose()
+        assert "ix_orders_vendor_id_status" not in _index_names(engine, "orders")
+        assert _counts(engine) == counts
+        assert _layout(engine) == _documented()
+
+        command.downgrade(alembic_config(url_at_0005), "0008")
+        engine.dispose()
+        assert "ix_orders_vendor_id_status" in _index_names(engine, "orders")
+        assert _counts(engine) == counts
+    finally:
         engine.dispose()

@@ -23,6 +23,10 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 # Values of one repeatable filter (`mcOrderId`, `orderId`) on a read.
 MAX_FILTER_VALUES = 100
+# The `status` filter of a vendor's order pages walks the vendor's orders in page order (no
+# index by status: docs/storage.md) and looks at no more than this many per page; a page may
+# then hold fewer orders than asked, even none, and its nextCursor goes on from there.
+STATUS_SCAN_ORDERS = 10_000
 # Reads of an order show each item's most recently received history entries and errors, at
 # most this many (fewer where the answer would pass MAX_ANSWER_BYTES); the history pages hold
 # them all.

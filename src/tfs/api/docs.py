@@ -390,7 +390,8 @@ def _result_schemas() -> Obj:
             {
                 "orders": _array(_schema("StoredOrderStatus"), "The orders, as stored."),
                 "nextCursor": _text(
-                    "Pass as cursor to get the next page; null on the last page.",
+                    "Pass as cursor to get the next page; null on the last page. A page may "
+                    "hold fewer orders than limit (even none) and still have a next one.",
                     nullable=True,
                     example="WyIyMDIzLTEwLTAzVDIxOjA1OjEwKzAwOjAwIiwiYWJjIl0",
                 ),
@@ -705,7 +706,9 @@ def _parameters() -> Obj:
             "status",
             "query",
             "Only orders in this status: a status or an alias, in any case, spaces, hyphens "
-            "and underscores ignored (else 400 INVALID_FIELD_VALUE_STATUS).",
+            "and underscores ignored (else 400 INVALID_FIELD_VALUE_STATUS). A page looks at "
+            f"{limits.STATUS_SCAN_ORDERS:,} of the vendor's orders at most, so it may hold "
+            "fewer orders than limit, even none, with a nextCursor to go on.",
             {"type": "string", "pattern": spelling_pattern()},
         ),
         "UpdatedSince": _param(

@@ -68,7 +68,6 @@ orders = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "vendor_id", "updated_at", "mc_order_id"),
     Index(None, "vendor_id", "order_id"),
-    Index(None, "vendor_id", "status"),
 )
 
 order_items = Table(

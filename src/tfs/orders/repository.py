@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from tfs import limits
 from tfs.db.transaction import Transaction
 from tfs.orders.rules import AppliedUpdate, ItemState, OrderState
 from tfs.orders.statuses import Status
@@ -52,6 +53,15 @@ class _Recent:
     errors: dict[int, list[ErrorRow]]
     history_counts: dict[int, int]
     error_counts: dict[int, int]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A page of orders, and where a walk that stopped short of the page's end stopped
+    (updated_at, mc_order_id), if one did: the next page goes on from there."""
+
+    records: list[OrderRecord]
+    resume_after: tuple[datetime, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -396,9 +406,14 @@ class Orders:
         """(vendor id, status, orders) for every vendor and status that has orders."""
         return [(r[0], r[1], int(r[2])) for r in self.sql.rows(_BY_STATUS)]
 
-    def find(self, flt: OrderFilter, limit: int, window: int) -> list[OrderRecord]:
+    def find(self, flt: OrderFilter, limit: int, window: int) -> Found:
         """A page of orders in (updated_at, mc_order_id) order: the filter's conditions are
-        each a fixed text, so there are as many statement texts as combinations of them."""
+        each a fixed text, so there are as many statement texts as combinations of them.
+
+        A vendor's orders filtered by status alone are found by walking the vendor's
+        (updated_at, mc_order_id) index, at most `limits.STATUS_SCAN_ORDERS` of them: there is
+        no index by status (each status move would move an entry in it). When the walk stops
+        there, `Found.resume_after` says where it stopped."""
         sql = self.sql
         where: list[str] = ["1 = 1"]
         params: list[Any] = []
@@ -411,7 +426,13 @@ class Orders:
         if flt.order_ids:
             where.append("order_id IN (?)")
             params.append(list(flt.order_ids))
-        if flt.status is not None:
+        walk = (
+            flt.status is not None
+            and flt.vendor_id is not None
+            and not flt.mc_order_ids
+            and not flt.order_ids
+        )
+        if flt.status is not None and not walk:
             where.append("status = ?")
             params.append(flt.status.value)
         if flt.updated_since is not None:
@@ -421,16 +442,28 @@ class Orders:
             at, last_id = flt.after
             where.append("(updated_at > ? OR (updated_at = ? AND mc_order_id > ?))")
             params.extend((sql.time(at), sql.time(at), last_id))
-        ids = [
-            r[0]
-            for r in sql.rows_lists(
-                f"SELECT mc_order_id FROM orders WHERE {' AND '.join(where)}"  # noqa: S608
-                " ORDER BY updated_at, mc_order_id LIMIT ?",
-                [*params, limit],
+        resume_after = None
+        if walk:
+            assert flt.status is not None
+            rows = sql.rows_lists(
+                f"SELECT mc_order_id, status, updated_at FROM orders"  # noqa: S608
+                f" WHERE {' AND '.join(where)} ORDER BY updated_at, mc_order_id LIMIT ?",
+                [*params, limits.STATUS_SCAN_ORDERS],
             )
-        ]
+            ids = [r[0] for r in rows if r[1] == flt.status.value][:limit]
+            if len(ids) < limit and len(rows) == limits.STATUS_SCAN_ORDERS:
+                resume_after = (sql.read_time(rows[-1][2]), rows[-1][0])
+        else:
+            ids = [
+                r[0]
+                for r in sql.rows_lists(
+                    f"SELECT mc_order_id FROM orders WHERE {' AND '.join(where)}"  # noqa: S608
+                    " ORDER BY updated_at, mc_order_id LIMIT ?",
+                    [*params, limit],
+                )
+            ]
         states = self._states(ids)
-        return self.records([states[i] for i in ids], window)
+        return Found(self.records([states[i] for i in ids], window), resume_after)
 
 
 _decode_rows = msgspec.json.Decoder(list[list[Any]]).decode

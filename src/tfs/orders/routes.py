@@ -170,9 +170,11 @@ def _get_order_status(request: Request) -> Response:
     caller = authenticated(request, b"", app)
     require_vendor(caller, vendor_id, platform_may_read=True)
     flt, limit = _filter(request, vendor_id), page_limit(request)
-    records = usecases.find_orders(app.store, flt, limit + 1, nonce=caller.nonce)
+    found = usecases.find_orders(app.store, flt, limit + 1, nonce=caller.nonce)
+    records = found.records
     # The page ends early where the next order would take it past MAX_ANSWER_BYTES (always at
-    # least one order, which fits on its own); the cursor goes on from the last one shown.
+    # least one order, which fits on its own); the cursor goes on from the last one shown. A
+    # status filter's walk that stopped first (limits.STATUS_SCAN_ORDERS) goes on from there.
     shown: list[bytes] = []
     size = 64
     for record in records[:limit]:
@@ -188,6 +190,8 @@ def _get_order_status(request: Request) -> Response:
         if more and last and last.updated_at
         else None
     )
+    if not more and found.resume_after is not None:
+        next_cursor = encode_cursor(*found.resume_after)
     return json_response(
         b'{"orders":[' + b",".join(shown) + b'],"nextCursor":' + render.encode(next_cursor) + b"}"
     )

@@ -25,7 +25,7 @@ from tfs.errors import (
 )
 from tfs.idempotency.usecases import Answer, Idempotency, Keep, once
 from tfs.orders.placement import InvalidPlacement, Placement
-from tfs.orders.repository import HistoryRow, OrderFilter, OrderRecord, Orders
+from tfs.orders.repository import Found, HistoryRow, OrderFilter, OrderRecord, Orders
 from tfs.orders.rules import (
     AppliedUpdate,
     ItemState,
@@ -399,9 +399,7 @@ def read_order(store: Store, mc_order_id: str, *, nonce: Nonce | None = None) ->
     return record
 
 
-def find_orders(
-    store: Store, flt: OrderFilter, limit: int, *, nonce: Nonce | None = None
-) -> list[OrderRecord]:
+def find_orders(store: Store, flt: OrderFilter, limit: int, *, nonce: Nonce | None = None) -> Found:
     with store.transaction() as tx:
         spend_nonce(tx, nonce)
         return Orders(tx).find(flt, limit, limits.HISTORY_SHOWN_PER_ITEM)
@@ -416,8 +414,8 @@ def count_by_status(store: Store) -> list[tuple[str, str, int]]:
 def search_orders(store: Store, text: str, limit: int) -> list[OrderRecord]:
     """Orders whose `mcOrderId`, or else whose vendor's `orderId`, is `text` (operators; the
     vendor's id is looked up across vendors, without an index of its own)."""
-    found = find_orders(store, OrderFilter(mc_order_ids=(text,)), limit)
-    return found or find_orders(store, OrderFilter(order_ids=(text,)), limit)
+    found = find_orders(store, OrderFilter(mc_order_ids=(text,)), limit).records
+    return found or find_orders(store, OrderFilter(order_ids=(text,)), limit).records
 
 
 @dataclass(frozen=True)
