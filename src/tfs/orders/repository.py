@@ -442,26 +442,21 @@ class Orders:
             at, last_id = flt.after
             where.append("(updated_at > ? OR (updated_at = ? AND mc_order_id > ?))")
             params.extend((sql.time(at), sql.time(at), last_id))
+        # One statement for both: a walk reads up to STATUS_SCAN_ORDERS rows and keeps those
+        # in the status; otherwise the page's rows are the orders.
+        rows = sql.rows_lists(
+            f"SELECT mc_order_id, status, updated_at FROM orders"  # noqa: S608
+            f" WHERE {' AND '.join(where)} ORDER BY updated_at, mc_order_id LIMIT ?",
+            [*params, limits.STATUS_SCAN_ORDERS if walk else limit],
+        )
         resume_after = None
         if walk:
             assert flt.status is not None
-            rows = sql.rows_lists(
-                f"SELECT mc_order_id, status, updated_at FROM orders"  # noqa: S608
-                f" WHERE {' AND '.join(where)} ORDER BY updated_at, mc_order_id LIMIT ?",
-                [*params, limits.STATUS_SCAN_ORDERS],
-            )
             ids = [r[0] for r in rows if r[1] == flt.status.value][:limit]
             if len(ids) < limit and len(rows) == limits.STATUS_SCAN_ORDERS:
                 resume_after = (sql.read_time(rows[-1][2]), rows[-1][0])
         else:
-            ids = [
-                r[0]
-                for r in sql.rows_lists(
-                    f"SELECT mc_order_id FROM orders WHERE {' AND '.join(where)}"  # noqa: S608
-                    " ORDER BY updated_at, mc_order_id LIMIT ?",
-                    [*params, limit],
-                )
-            ]
+            ids = [r[0] for r in rows]
         states = self._states(ids)
         return Found(self.records([states[i] for i in ids], window), resume_after)
 
