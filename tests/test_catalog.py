@@ -6,11 +6,15 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import requests
+from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, LiveServer, errors_of
+from tfs.access import usecases as access
 from tfs.catalog import document, usecases
 from tfs.db.store import Store
 
@@ -421,6 +425,52 @@ def test_an_unsigned_read_is_refused_by_the_gateway(customer: Client) -> None:
     response = customer.request("GET", "/catalogs", params={"program_id": PROGRAM}, sign=False)
     assert response.status_code in (400, 401)
     assert errors_of(response)[0]["Source"] == "Gateway"
+
+
+# --- nonces: every read spends its own ------------------------------------------------------
+
+
+def _signed_read(client: Client) -> requests.PreparedRequest:
+    """One signed getCatalogs request, to be sent more than once."""
+    request = requests.Request("GET", f"{client.base_url}/catalogs", params={"program_id": PROGRAM})
+    prepared = client.session.prepare_request(request)
+    signed: requests.PreparedRequest = OAuth1RSA(client.consumer_key, client.key)(prepared)
+    return signed
+
+
+def test_a_replayed_read_is_refused(customer: Client) -> None:
+    once = _signed_read(customer)
+    assert customer.session.send(once, timeout=30).status_code == 200
+    replay = customer.session.send(once, timeout=30)
+    assert replay.status_code == 401
+    assert errors_of(replay)[0]["Description"] == "OAuth nonce has already been used."
+
+
+def test_reads_at_the_same_moment_each_spend_their_own_nonce(customer: Client) -> None:
+    """Of twelve distinct reads sent at once, each is answered, and each is refused when sent
+    again; of one read sent eight times at once, one is answered."""
+    distinct = [_signed_read(customer) for _ in range(12)]
+    same = _signed_read(customer)
+
+    def send_all(batch: list[requests.PreparedRequest]) -> list[requests.Response]:
+        with ThreadPoolExecutor(len(batch)) as pool:
+            # A session per thread: requests' Session is not safe to share across threads.
+            return list(pool.map(lambda r: requests.Session().send(r, timeout=30), batch))
+
+    codes = [a.status_code for a in send_all([*distinct, *[same] * 8])]
+    assert codes[:12] == [200] * 12
+    assert sorted(codes[12:]) == [200] + [401] * 7
+    again = send_all(distinct)
+    assert [a.status_code for a in again] == [401] * 12
+    assert {errors_of(a)[0]["Description"] for a in again} == {"OAuth nonce has already been used."}
+
+
+def test_a_revoked_customer_is_refused_on_its_next_read(customer: Client, store: Store) -> None:
+    assert customer.request("GET", "/catalogs", params={"program_id": PROGRAM}).status_code == 200
+    assert access.revoke_credential(store, customer.consumer_key)
+    response = customer.request("GET", "/catalogs", params={"program_id": PROGRAM})
+    assert response.status_code == 401
+    assert errors_of(response)[0]["Description"] == "The consumer key has been revoked."
 
 
 # --- caching ----------------------------------------------------------------------------------

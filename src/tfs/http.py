@@ -12,6 +12,7 @@ from starlette.responses import Response
 from tfs import limits
 from tfs.access.authenticate import Caller, CredentialCache, authenticate
 from tfs.access.ratelimit import RateLimiter
+from tfs.access.read_nonces import ReadNonces
 from tfs.config import Settings
 from tfs.db.store import Store
 from tfs.errors import (
@@ -31,6 +32,7 @@ JSON = "application/json"
 class AppContext:
     settings: Settings
     store: Store
+    read_nonces: ReadNonces
     limiter: RateLimiter | None = None
     credentials: CredentialCache = field(default_factory=CredentialCache)
 

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tfs import clock, limits
 from tfs.access import usecases as access
 from tfs.access.ratelimit import make_limiter, parse_rate
+from tfs.access.read_nonces import ReadNonces
 from tfs.catalog import routes as catalog
 from tfs.catalog.cache import AnswerCache, Shapes
 from tfs.config import Settings
@@ -152,11 +153,12 @@ async def ready(request: Request) -> Response:
     return json_response(body, 200 if ok else 503, headers=None if ok else {"Retry-After": "5"})
 
 
-async def _purge_nonces(store: Store) -> None:
+async def _purge_nonces(store: Store, read_nonces: ReadNonces) -> None:
     while True:
         await asyncio.sleep(PURGE_EVERY_S)
         with contextlib.suppress(Exception):
             await run_in_threadpool(access.purge_expired_nonces, store, clock.now())
+            await run_in_threadpool(read_nonces.purge_expired, clock.now())
             await run_in_threadpool(idempotency.purge_expired, store, clock.now())
             await run_in_threadpool(console.purge_sessions, store, clock.now())
 
@@ -238,18 +240,22 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             )
         )
 
+    read_nonces = ReadNonces(store)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(_check_schema, store)
-        purger = asyncio.create_task(_purge_nonces(store))
+        purger = asyncio.create_task(_purge_nonces(store, read_nonces))
         if checkpointer is not None:
             checkpointer.start()
+        read_nonces.start()
         try:
             # The event relay runs here unless TFS_RELAY=off (then `tfs relay` runs elsewhere).
             async with relay.running(store, settings.relay):
                 yield
         finally:
             purger.cancel()
+            await run_in_threadpool(read_nonces.stop)
             if checkpointer is not None:
                 await run_in_threadpool(checkpointer.stop)
             await run_in_threadpool(store.close)
@@ -279,7 +285,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         redis_url=settings.redis_url,
         single_process=is_sqlite(settings.database_url) and settings.workers == 1,
     )
-    app.state.ctx = AppContext(settings, store, limiter)
+    app.state.ctx = AppContext(settings, store, read_nonces, limiter)
     app.state.catalog_answers = AnswerCache(limits.CATALOG_CACHE_BYTES)
     app.state.catalog_shapes = Shapes()
     app.add_middleware(

@@ -166,7 +166,7 @@ async def _answer(
     or read. The nonce is spent and the version read in one write before anything is
     answered."""
     _entitled(caller, program_id)
-    head = await usecases.check_in(app.store, program_id, caller.nonce)
+    head = await usecases.check_in(app.read_nonces, program_id, caller.nonce)
     if head is not None:
         usecases.language_of(head, language)  # a 400 before any 304
     etag = _etag(head)
@@ -261,7 +261,7 @@ async def get_catalog(request: Request) -> Response:
     caller = await _caller(request, app)
     require_platform(caller)
     program_id = _path_program(request)
-    await usecases.check_in(app.store, program_id, caller.nonce)
+    await usecases.check_in(app.read_nonces, program_id, caller.nonce)
     body = await run_in_threadpool(usecases.export_catalog, app.store, program_id)
     if body is None:
         raise CatalogNotFound()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import msgspec
 
+from tfs.access.read_nonces import ReadNonces
 from tfs.access.usecases import Nonce, spend_nonce
 from tfs.catalog import views
 from tfs.catalog.cache import Shape, Shapes
@@ -80,15 +81,10 @@ def list_programs(store: Store) -> list[Head]:
         return Catalogs(tx).heads()
 
 
-async def check_in(store: Store, program_id: int, nonce: Nonce | None) -> Head | None:
-    """Spend the request's nonce and read the program's head, in one write: what a read needs
-    before it may answer from what it has kept (the version says whether that is current)."""
-
-    def work(tx: Transaction) -> Head | None:
-        spend_nonce(tx, nonce)
-        return Catalogs(tx).head(program_id)
-
-    return await store.write(work, savepoint=False)
+async def check_in(reads: ReadNonces, program_id: int, nonce: Nonce | None) -> Head | None:
+    """Spend the request's nonce and read the program's head: what a read needs before it may
+    answer from what it has kept (the version says whether that is current)."""
+    return await reads.spend_then(nonce, lambda tx: Catalogs(tx).head(program_id))
 
 
 def language_of(head: Head, requested: str | None) -> str:
