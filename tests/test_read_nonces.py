@@ -21,7 +21,18 @@ from tfs.db.store import Store
 from tfs.db.transaction import Transaction
 from tfs.errors import NonceReused, RevokedConsumerKey
 
-LATER = datetime.now(UTC) + timedelta(minutes=10)
+KEEP_S = 600
+
+
+def fresh(consumer_key: str, value: str | None = None) -> Nonce:
+    """A nonce signed now, with a new value unless given."""
+    now = datetime.now(UTC)
+    return Nonce(
+        consumer_key,
+        value or uuid.uuid4().hex,
+        now + timedelta(seconds=KEEP_S),
+        int(now.timestamp()),
+    )
 
 
 def spend(reads: ReadNonces, nonce: Nonce) -> int:
@@ -41,13 +52,13 @@ def consumer_key(store: Store) -> str:
 
 
 def test_a_nonce_is_spent_once_and_the_read_runs_after_it(store: Store, consumer_key: str) -> None:
-    reads = ReadNonces(store)
+    reads = ReadNonces(store, KEEP_S)
     assert reads.on_the_loop == (store.engine.dialect.name == "sqlite")
-    nonce = Nonce(consumer_key, uuid.uuid4().hex, LATER)
+    nonce = fresh(consumer_key)
     assert spend(reads, nonce) == 1
     with pytest.raises(NonceReused):
         spend(reads, nonce)
-    assert spend(reads, Nonce(consumer_key, uuid.uuid4().hex, LATER)) == 1
+    assert spend(reads, fresh(consumer_key)) == 1
 
 
 def test_every_process_sees_a_spent_nonce_and_a_revoked_key_at_once(
@@ -55,16 +66,16 @@ def test_every_process_sees_a_spent_nonce_and_a_revoked_key_at_once(
 ) -> None:
     """Two ReadNonces on the same database stand for two processes (each its own
     connections; SQLite's locks and snapshots are the file's, whoever opens it)."""
-    one, other = ReadNonces(store), ReadNonces(store)
-    nonce = Nonce(consumer_key, uuid.uuid4().hex, LATER)
+    one, other = ReadNonces(store, KEEP_S), ReadNonces(store, KEEP_S)
+    nonce = fresh(consumer_key)
     assert spend(one, nonce) == 1
     with pytest.raises(NonceReused):
         spend(other, nonce)
-    assert spend(other, Nonce(consumer_key, uuid.uuid4().hex, LATER)) == 1
+    assert spend(other, fresh(consumer_key)) == 1
     assert access.revoke_credential(store, consumer_key)
     for reads in (one, other):
         with pytest.raises(RevokedConsumerKey):
-            spend(reads, Nonce(consumer_key, uuid.uuid4().hex, LATER))
+            spend(reads, fresh(consumer_key))
 
 
 def test_stale_nonces_are_forgotten_in_steps(
@@ -76,17 +87,18 @@ def test_stale_nonces_are_forgotten_in_steps(
     upgrade(url)
     store = Store(make_engine(url))
     consumer_key = add_credential(store, "customer", None, private_key(2), programs=(1,))
-    reads = ReadNonces(store)
+    reads = ReadNonces(store, KEEP_S)
     assert reads.on_the_loop
     monkeypatch.setattr(read_nonces, "PURGE_STEP", 2)
     now = datetime.now(UTC)
-    stale = [Nonce(consumer_key, f"stale-{k}-{uuid.uuid4().hex}", now) for k in range(5)]
-    fresh = Nonce(consumer_key, uuid.uuid4().hex, LATER)
-    for nonce in [*stale, fresh]:
+    signed = int(now.timestamp()) - KEEP_S - 1  # stale: signed longer ago than nonces are kept
+    stale = [Nonce(consumer_key, f"stale-{k}", now, signed) for k in range(5)]
+    kept = fresh(consumer_key)
+    for nonce in [*stale, kept]:
         spend(reads, nonce)
-    assert reads.purge_expired(now + timedelta(seconds=1)) == 5
-    assert reads.purge_expired(now + timedelta(seconds=1)) == 0
+    assert reads.purge_expired(now) == 5
+    assert reads.purge_expired(now) == 0
     with pytest.raises(NonceReused):  # the fresh one is kept
-        spend(reads, fresh)
+        spend(reads, kept)
     assert spend(reads, stale[0]) == 1  # a stale one is forgotten (its timestamp is refused)
     store.engine.dispose()

@@ -135,7 +135,7 @@ def authenticate(
     expires = datetime.fromtimestamp(params.timestamp, UTC) + timedelta(
         seconds=2 * settings.timestamp_tolerance_s
     )
-    return Caller(credential, Nonce(params.consumer_key, params.nonce, expires))
+    return Caller(credential, Nonce(params.consumer_key, params.nonce, expires, params.timestamp))
 
 
 def require_vendor(caller: Caller, vendor_id: str, *, platform_may_read: bool = False) -> None:

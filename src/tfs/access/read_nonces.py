@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -41,15 +42,19 @@ from tfs.errors import NonceReused, RevokedConsumerKey
 
 T = TypeVar("T")
 
+# Keyed by the signed timestamp first (RFC 5849 §3.3: a nonce is unique per timestamp and
+# credential): timestamps arrive about in order, so a spend writes at the right edge of one
+# B-tree, in the page the last one wrote, and the purge deletes at its left edge. Keyed by the
+# random nonce first, each spend dirtied a random page of the table and of an index of expiry.
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS nonces (consumer_key TEXT NOT NULL, nonce TEXT NOT NULL,"
-    " expires_at TEXT NOT NULL, PRIMARY KEY (consumer_key, nonce)) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS ix_nonces_expires_at ON nonces (expires_at)",
+    "CREATE TABLE IF NOT EXISTS read_nonces (signed_at INTEGER NOT NULL,"
+    " consumer_key TEXT NOT NULL, nonce TEXT NOT NULL,"
+    " PRIMARY KEY (signed_at, consumer_key, nonce)) WITHOUT ROWID",
 )
-# `nonces` is this file's; `credentials` is found in the attached main database (SQLite looks
-# for an unqualified name in `main` first, then in attached databases in turn).
+# `read_nonces` is this file's; `credentials` is found in the attached main database (SQLite
+# looks for an unqualified name in `main` first, then in attached databases in turn).
 _SPEND = (
-    "INSERT INTO nonces (consumer_key, nonce, expires_at) SELECT ?, ?, ?"
+    "INSERT INTO read_nonces (signed_at, consumer_key, nonce) SELECT ?, ?, ?"
     " WHERE EXISTS (SELECT 1 FROM credentials WHERE consumer_key = ? AND NOT revoked)"
     " ON CONFLICT DO NOTHING"
 )
@@ -57,8 +62,8 @@ _REVOKED = "SELECT revoked FROM credentials WHERE consumer_key = ?"
 # The purge deletes in small steps, so that a loop's spend never waits long for it.
 PURGE_STEP = 500
 _PURGE = (
-    "DELETE FROM nonces WHERE (consumer_key, nonce) IN"
-    " (SELECT consumer_key, nonce FROM nonces WHERE expires_at < ? LIMIT ?)"
+    "DELETE FROM read_nonces WHERE (signed_at, consumer_key, nonce) IN"
+    " (SELECT signed_at, consumer_key, nonce FROM read_nonces WHERE signed_at < ? LIMIT ?)"
 )
 BUSY_TIMEOUT_MS = 1000
 
@@ -66,8 +71,11 @@ BUSY_TIMEOUT_MS = 1000
 class ReadNonces:
     """Spends a read's nonce, then runs the read: see the module's docstring."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, keep_s: int) -> None:
+        """`keep_s`: how long after its timestamp a nonce is kept (its timestamp is stale by
+        then: twice TFS_TIMESTAMP_TOLERANCE_S)."""
         self._store = store
+        self._keep_s = keep_s
         self._engine: Engine | None = None
         self._checkpointer: WalCheckpointer | None = None
         self._local = threading.local()  # the connection kept by each event loop's thread
@@ -100,7 +108,7 @@ class ReadNonces:
     def _spend(self, tx: Transaction, nonce: Nonce) -> None:
         sql = tx.sql
         key = nonce.consumer_key
-        if sql.execute(_SPEND, (key, nonce.value, sql.time(nonce.expires_at), key)) == 1:
+        if sql.execute(_SPEND, (nonce.signed_at, key, nonce.value, key)) == 1:
             return
         rows = sql.rows(_REVOKED, (key,))
         if rows and rows[0][0]:
@@ -123,14 +131,15 @@ class ReadNonces:
                 conn.close()
                 raise
 
-    def purge_expired(self, now: Any) -> int:
+    def purge_expired(self, now: datetime) -> int:
         """Forget the reads' nonces that can no longer be replayed (a blocking call)."""
         if self._engine is None:
             return 0
+        stale_before = int(now.timestamp()) - self._keep_s
         purged = 0
         with unavailable_as_503(), self._engine.connect() as conn:  # not kept: any thread
             sql = Transaction(conn).sql
-            while (step := sql.execute(_PURGE, (sql.time(now), PURGE_STEP))) > 0:
+            while (step := sql.execute(_PURGE, (stale_before, PURGE_STEP))) > 0:
                 purged += step
         return purged
 

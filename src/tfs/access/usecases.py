@@ -18,6 +18,7 @@ class Nonce:
     consumer_key: str
     value: str
     expires_at: datetime
+    signed_at: int  # its oauth_timestamp: a replay has the same (the signature covers it)
 
 
 def spend_nonce(tx: Transaction, nonce: Nonce | None) -> None:

@@ -240,7 +240,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             )
         )
 
-    read_nonces = ReadNonces(store)
+    read_nonces = ReadNonces(store, 2 * settings.timestamp_tolerance_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
