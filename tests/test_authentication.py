@@ -212,6 +212,42 @@ def test_revoked_consumer_key_is_refused(vendor: Client, store: Store) -> None:
     assert authentication_failed(response) == "The consumer key has been revoked."
 
 
+def _sent_twice(client: Client, path: str) -> tuple[requests.Response, requests.Response]:
+    """One signed GET sent twice, as a replay would."""
+    request = requests.Request("GET", client.base_url + path, params={"limit": 5})
+    signed_request = OAuth1RSA(client.consumer_key, client.key)(
+        client.session.prepare_request(request)
+    )
+    return (
+        client.session.send(signed_request, timeout=30),
+        client.session.send(signed_request, timeout=30),
+    )
+
+
+def test_a_replayed_read_is_refused_on_every_read_route(
+    vendor: Client, platform: Client, place: Callable[..., Placed]
+) -> None:
+    """Reads spend their nonces apart from writes (access/read_nonces.py), on every route."""
+    placed = place(vendor.vendor_id, items=1)
+    reads = [
+        (vendor, f"/vendors/{vendor.vendor_id}/orders/status"),
+        (vendor, f"/vendors/{vendor.vendor_id}/orders/{placed.mc_order_id}/history"),
+        (platform, f"/orders/{placed.mc_order_id}"),
+        (platform, f"/orders/{placed.mc_order_id}/history"),
+        (platform, "/events"),
+    ]
+    for client, path in reads:
+        first, replay = _sent_twice(client, path)
+        assert first.status_code == 200, (path, first.text)
+        assert authentication_failed(replay) == "OAuth nonce has already been used.", path
+
+
+def test_a_revoked_key_is_refused_on_its_next_read(vendor: Client, store: Store) -> None:
+    assert vendor.get_status().status_code == 200
+    assert access.revoke_credential(store, vendor.consumer_key)
+    assert authentication_failed(vendor.get_status()) == "The consumer key has been revoked."
+
+
 def test_signature_by_another_key_does_not_match(vendor: Client) -> None:
     impostor = Client(vendor.base_url, vendor.consumer_key, private_key(2), vendor.vendor_id)
     response = impostor.post_status(PAYLOAD)

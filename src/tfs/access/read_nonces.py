@@ -19,8 +19,10 @@ Decisions (README, "Replay protection"):
   but not of the machine. A nonce lost that way lets a read be replayed until its timestamp is
   stale (TFS_TIMESTAMP_TOLERANCE_S); the read answers what it answered before.
 
-On PostgreSQL, and SQLite in memory, the nonce is spent in a write like any other, and the read
-runs in that transaction.
+The catalog's kept answers spend on the loop (`spend_then`); the other reads, too large for the
+loop, spend from their worker thread (`spend`) and then read in a snapshot of their own: no
+read takes the main database's write lock. On PostgreSQL, and SQLite in memory, the nonce is
+spent in a write like any other (`spend_then`: and the read runs in that transaction).
 """
 
 from __future__ import annotations
@@ -105,6 +107,18 @@ class ReadNonces:
                 self._spend(tx, nonce)
             return read(tx)
 
+    def spend(self, nonce: Nonce | None) -> None:
+        """Spend the nonce from a worker thread (a blocking call), before the read it signed
+        runs: for reads too large for the event loop, which run in a snapshot of their own."""
+        if nonce is None:
+            return
+        if self._engine is None:
+            with self._store.transaction() as tx:
+                spend_nonce(tx, nonce)
+            return
+        with unavailable_as_503(), self._engine.connect() as conn:  # not kept: any thread
+            self._spend(Transaction(conn), nonce)
+
     def _spend(self, tx: Transaction, nonce: Nonce) -> None:
         sql = tx.sql
         key = nonce.consumer_key
@@ -153,7 +167,7 @@ class ReadNonces:
 
 
 def _side_engine(url: str, main: Any) -> Engine:
-    engine = create_engine(url, pool_size=2, max_overflow=4)
+    engine = create_engine(url, pool_size=8, max_overflow=8)  # as the main engine's
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -29,13 +29,13 @@ def _get_events(request: Request) -> Response:
     identifiers("vendorId", q.getlist("vendorId"))
     identifiers("mcOrderId", q.getlist("mcOrderId"))
     after = int(raw_after)
+    app.read_nonces.spend(caller.nonce)
     events = usecases.read_events(
         app.store,
         after,
         page_limit(request),
         vendor_id=q.get("vendorId"),
         mc_order_id=q.get("mcOrderId"),
-        nonce=caller.nonce,
     )
     cursor = str(events[-1].sequence) if events else str(after)
     body = b'{"events":[' + b",".join(e.to_json() for e in events) + b'],"nextCursor":'

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tfs.access.repository import Vendors
-from tfs.access.usecases import Nonce, spend_nonce
 from tfs.db.outbox import ORDER_STATUS_CHANGED, Event, Events
 from tfs.db.store import Store
 from tfs.errors import (
@@ -274,10 +273,9 @@ def read_events(
     *,
     vendor_id: str | None = None,
     mc_order_id: str | None = None,
-    nonce: Nonce | None = None,
 ) -> list[Event]:
-    """The change feed: events after a cursor, in sequence order."""
+    """The change feed: events after a cursor, in sequence order (a signed read's nonce is
+    spent before: access/read_nonces.py)."""
     stamp_events(store)
-    with store.transaction() as tx:
-        spend_nonce(tx, nonce)
+    with store.snapshot() as tx:
         return Events(tx).after(after, limit, vendor_id=vendor_id, mc_order_id=mc_order_id)

@@ -170,7 +170,8 @@ def _get_order_status(request: Request) -> Response:
     caller = authenticated(request, b"", app)
     require_vendor(caller, vendor_id, platform_may_read=True)
     flt, limit = _filter(request, vendor_id), page_limit(request)
-    found = usecases.find_orders(app.store, flt, limit + 1, nonce=caller.nonce)
+    app.read_nonces.spend(caller.nonce)
+    found = usecases.find_orders(app.store, flt, limit + 1)
     records = found.records
     # The page ends early where the next order would take it past MAX_ANSWER_BYTES (always at
     # least one order, which fits on its own); the cursor goes on from the last one shown. A
@@ -238,7 +239,8 @@ def _get_order(request: Request) -> Response:
     caller = authenticated(request, b"", app)
     require_platform(caller)
     identifiers("mcOrderId", [request.path_params["mc_order_id"]])
-    record = usecases.read_order(app.store, request.path_params["mc_order_id"], nonce=caller.nonce)
+    app.read_nonces.spend(caller.nonce)
+    record = usecases.read_order(app.store, request.path_params["mc_order_id"])
     return json_response(render.fitted(record, detail=True))
 
 
@@ -271,9 +273,8 @@ def _get_order_history(request: Request) -> Response:
     mc_order_id = request.path_params["mc_order_id"]
     identifiers("mcOrderId", [mc_order_id])
     after, limit = _history_cursor(request), page_limit(request)
-    page = usecases.read_history(
-        app.store, mc_order_id, after, limit + 1, vendor_id=vendor_id, nonce=caller.nonce
-    )
+    app.read_nonces.spend(caller.nonce)
+    page = usecases.read_history(app.store, mc_order_id, after, limit + 1, vendor_id=vendor_id)
     # As the orders' pages: ended early rather than past MAX_ANSWER_BYTES.
     shown: list[bytes] = []
     size, cursor = 64, None

@@ -389,19 +389,18 @@ def _placed_event(record: OrderRecord, now: datetime) -> NewEvent:
     )
 
 
-def read_order(store: Store, mc_order_id: str, *, nonce: Nonce | None = None) -> OrderRecord:
-    """The order with each item's most recent entries (limits.HISTORY_SHOWN_PER_ITEM)."""
-    with store.transaction() as tx:
-        spend_nonce(tx, nonce)
+def read_order(store: Store, mc_order_id: str) -> OrderRecord:
+    """The order with each item's most recent entries (limits.HISTORY_SHOWN_PER_ITEM). Reads
+    run in a snapshot; a signed read's nonce is spent before (access/read_nonces.py)."""
+    with store.snapshot() as tx:
         record = Orders(tx).get(mc_order_id, limits.HISTORY_SHOWN_PER_ITEM)
     if record is None:
         raise OrderNotFound()
     return record
 
 
-def find_orders(store: Store, flt: OrderFilter, limit: int, *, nonce: Nonce | None = None) -> Found:
-    with store.transaction() as tx:
-        spend_nonce(tx, nonce)
+def find_orders(store: Store, flt: OrderFilter, limit: int) -> Found:
+    with store.snapshot() as tx:
         return Orders(tx).find(flt, limit, limits.HISTORY_SHOWN_PER_ITEM)
 
 
@@ -434,12 +433,10 @@ def read_history(
     limit: int,
     *,
     vendor_id: str | None = None,
-    nonce: Nonce | None = None,
 ) -> HistoryPage:
     """A page of the order's history after a cursor; with `vendor_id`, only that vendor's
     order is found (another vendor's order is not found, as one that does not exist)."""
-    with store.transaction() as tx:
-        spend_nonce(tx, nonce)
+    with store.snapshot() as tx:
         state = Orders(tx).state(mc_order_id)
         if state is None or (vendor_id is not None and state.vendor_id != vendor_id):
             raise OrderNotFound()
