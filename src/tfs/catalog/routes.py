@@ -163,8 +163,8 @@ async def _answer(
     read: Callable[[], usecases.Answer],
 ) -> Response:
     """The answer for the program's current version: 304 when the caller has it, else kept
-    or read. The nonce is spent and the version read in one write before anything is
-    answered."""
+    or read. The nonce is spent and the version read (access/read_nonces.py) before anything
+    is answered."""
     _entitled(caller, program_id)
     head = await usecases.check_in(app.read_nonces, program_id, caller.nonce)
     if head is not None:
