@@ -156,6 +156,32 @@ def test_compare_benchmarks_another_checkout_in_turn_and_gives_ratios(tmp_path: 
 
 @needs_wrk
 @pytest.mark.slow
+def test_compare_takes_the_catalog_mode_too(tmp_path: Path) -> None:
+    """The same with --catalog: each workload's figures, both medians and their ratio."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [
+            sys.executable, "-c", "from tfs.cli import main; main()", "bench", "--catalog",
+            "--compare", str(root), "--rounds", "1", "--catalogs", "12", "--items", "300",
+            "--workloads", "leaf,catalogs", "--duration", "1", "--connections", "2",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("sqlite ")]
+    figures = {(r[1], " ".join(r[2:-3])): r[-3:] for r in rows}
+    assert set(figures) == {
+        (workload, figure)
+        for workload in ("leaf", "catalogs")
+        for figure in ("req/s", "cpu ms/req", "p99 ms")
+    }
+    for reference, this, ratio in figures.values():
+        assert float(reference.replace(",", "")) > 0 and float(this.replace(",", "")) > 0
+        assert float(ratio) > 0
+
+
+@needs_wrk
+@pytest.mark.slow
 def test_the_catalog_mode_runs_every_workload_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "catalog.json"
     result = CliRunner().invoke(

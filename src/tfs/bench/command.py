@@ -66,7 +66,7 @@ def _batches(value: str | None) -> list[int] | None:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
     help="Another checkout (e.g. `git worktree add ../before REV` and `make install` there): "
-    "both are benchmarked in turn, the same options, and compared.",
+    "both are benchmarked in turn, the same options, and compared (with --catalog too).",
 )
 @click.option("--rounds", default=2, show_default=True, help="Interleaved rounds with --compare.")
 @click.option(
@@ -108,9 +108,20 @@ def bench(
     acknowledged update is stored. Loopback only; a default run takes about a minute.
     With --catalog, the catalog's reads instead."""
     if catalog:
-        if compare_ref is not None or scale:
-            raise click.UsageError("--catalog does not go with --compare or --scale")
+        if scale:
+            raise click.UsageError("--catalog does not go with --scale")
         names = _workloads(workloads)
+        if compare_ref is not None:
+            from .compare import compare
+
+            args = [
+                "--catalog", "--catalogs", str(catalogs), "--items", str(items),
+                "--workloads", ",".join(names), "--connections", str(connections),
+                "--threads", str(threads), "--duration", str(duration),
+                "--workers", str(workers),
+                *(["--database-url", database_url] if database_url else []),
+            ]  # fmt: skip
+            sys.exit(compare(compare_ref, args, max(1, rounds)))
         _catalog_bench(
             CatalogSettings(
                 catalogs, items, names, connections, threads, duration, workers, database_url,

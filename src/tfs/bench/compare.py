@@ -1,5 +1,6 @@
 """`tfs bench --compare REF`: this checkout and another one (a `git worktree` with its own
-`.venv`), benchmarked in turn on the same machine in one run, and their ratio."""
+`.venv`), benchmarked in turn on the same machine in one run, and their ratio; with
+`--catalog`, the catalog's workloads."""
 
 from __future__ import annotations
 
@@ -46,15 +47,20 @@ def reference_command(ref: Path) -> list[str]:
     return [str(tfs), "bench"]
 
 
-def _key(config: dict[str, Any]) -> tuple[str, int, int]:
-    return config["database"], config["orders_stored"], config["batch"]
+def _configs(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A run's measured configurations by name: the status mode's by database, orders stored
+    and B; the catalog mode's (`--catalog`) by database and workload. Each has the figures."""
+    if "catalog" in doc:
+        catalog = doc["catalog"]
+        return [(f"{catalog['database']} {w['name']}", w) for w in catalog["workloads"]]
+    return [(f"{c['database']} {c['orders_stored']:,} B={c['batch']}", c) for c in doc["configs"]]
 
 
 def summary(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Per configuration and figure: the median of each side's runs and their ratio (this /
     reference). `runs` maps "this" and "reference" to the JSON documents of their runs."""
     rows = []
-    keys = sorted({_key(c) for doc in runs["this"] for c in doc["configs"]})
+    keys = list(dict.fromkeys(k for doc in runs["this"] for k, _ in _configs(doc)))
     for key in keys:
         for name, figure in FIGURES:
             medians: dict[str, float | None] = {}
@@ -62,8 +68,8 @@ def summary(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 values = [
                     v
                     for doc in runs[side]
-                    for c in doc["configs"]
-                    if _key(c) == key and (v := figure(c)) is not None
+                    for k, c in _configs(doc)
+                    if k == key and (v := figure(c)) is not None
                 ]
                 medians[side] = statistics.median(values) if values else None
             ref, this = medians["reference"], medians["this"]
@@ -80,10 +86,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
     lines = [f"{'config':<28}{'figure':<12}{'reference':>12}{'this':>12}{'ratio':>8}"]
     for r in rows:
-        db, stored, batch = r["config"]
-        config = f"{db} {stored:,} B={batch}"
         lines.append(
-            f"{config:<28}{r['figure']:<12}{show(r['reference']):>12}{show(r['this']):>12}"
+            f"{r['config']:<28}{r['figure']:<12}{show(r['reference']):>12}{show(r['this']):>12}"
             f"{show(r['ratio']):>8}"
         )
     return "\n".join(lines)
