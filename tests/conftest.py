@@ -233,6 +233,24 @@ class Client:
             timeout=30,
         )
 
+    def prepared(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.PreparedRequest:
+        """One request signed once, to be sent more than once (as a replay would)."""
+        request = requests.Request(
+            method, self.base_url + path, params=params, json=json_body, headers=headers
+        )
+        signed: requests.PreparedRequest = OAuth1RSA(self.consumer_key, self.key)(
+            self.session.prepare_request(request)
+        )
+        return signed
+
     def post_status(self, orders: Any, **kw: Any) -> requests.Response:
         return self.request("POST", f"/vendors/{self.vendor_id}/orders/status", body=orders, **kw)
 

@@ -214,10 +214,7 @@ def test_revoked_consumer_key_is_refused(vendor: Client, store: Store) -> None:
 
 def _sent_twice(client: Client, path: str) -> tuple[requests.Response, requests.Response]:
     """One signed GET sent twice, as a replay would."""
-    request = requests.Request("GET", client.base_url + path, params={"limit": 5})
-    signed_request = OAuth1RSA(client.consumer_key, client.key)(
-        client.session.prepare_request(request)
-    )
+    signed_request = client.prepared("GET", path, params={"limit": 5})
     return (
         client.session.send(signed_request, timeout=30),
         client.session.send(signed_request, timeout=30),

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, LiveServer, errors_of
 from tfs.access import usecases as access
@@ -432,10 +431,7 @@ def test_an_unsigned_read_is_refused_by_the_gateway(customer: Client) -> None:
 
 def _signed_read(client: Client) -> requests.PreparedRequest:
     """One signed getCatalogs request, to be sent more than once."""
-    request = requests.Request("GET", f"{client.base_url}/catalogs", params={"program_id": PROGRAM})
-    prepared = client.session.prepare_request(request)
-    signed: requests.PreparedRequest = OAuth1RSA(client.consumer_key, client.key)(prepared)
-    return signed
+    return client.prepared("GET", "/catalogs", params={"program_id": PROGRAM})
 
 
 def test_a_replayed_read_is_refused(customer: Client) -> None:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from oauth1.oauth_ext import OAuth1RSA
 
 from conftest import Client, Placed, add_credential, errors_of, now
 from tfs.db.store import Store
@@ -240,14 +239,12 @@ def test_replaying_the_same_signed_request_is_refused_before_the_key_is_read(
 ) -> None:
     placed = place(vendor.vendor_id, items=1)
     key = new_key()
-    request = requests.Request(
+    prepared = vendor.prepared(
         "POST",
-        f"{vendor.base_url}/vendors/{vendor.vendor_id}/orders/status",
-        json=shipped(placed),
+        f"/vendors/{vendor.vendor_id}/orders/status",
+        json_body=shipped(placed),
         headers={"Idempotency-Key": key},
     )
-    prepared = vendor.session.prepare_request(request)
-    prepared = OAuth1RSA(vendor.consumer_key, vendor.key)(prepared)
     assert vendor.session.send(prepared, timeout=30).status_code == 200
     replay = vendor.session.send(prepared, timeout=30)
     assert replay.status_code == 401

@@ -31,42 +31,22 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
-from tfs.access.usecases import Nonce, spend_nonce
+from tfs.access.repository import READ_NONCES_SCHEMA, ReadNonceRows
+from tfs.access.usecases import Nonce, refusal, spend_nonce
 from tfs.db.engine import WalCheckpointer, sqlite_file
 from tfs.db.store import Store, unavailable_as_503
 from tfs.db.transaction import Transaction
-from tfs.errors import NonceReused, RevokedConsumerKey
 
 T = TypeVar("T")
 
-# Keyed by the signed timestamp first (RFC 5849 §3.3: a nonce is unique per timestamp and
-# credential): timestamps arrive about in order, so a spend writes at the right edge of one
-# B-tree, in the page the last one wrote, and the purge deletes at its left edge. Keyed by the
-# random nonce first, each spend dirtied a random page of the table and of an index of expiry.
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS read_nonces (signed_at INTEGER NOT NULL,"
-    " consumer_key TEXT NOT NULL, nonce TEXT NOT NULL,"
-    " PRIMARY KEY (signed_at, consumer_key, nonce)) WITHOUT ROWID",
-)
-# `read_nonces` is this file's; `credentials` is found in the attached main database (SQLite
-# looks for an unqualified name in `main` first, then in attached databases in turn).
-_SPEND = (
-    "INSERT INTO read_nonces (signed_at, consumer_key, nonce) SELECT ?, ?, ?"
-    " WHERE EXISTS (SELECT 1 FROM credentials WHERE consumer_key = ? AND NOT revoked)"
-    " ON CONFLICT DO NOTHING"
-)
-_REVOKED = "SELECT revoked FROM credentials WHERE consumer_key = ?"
 # The purge deletes in small steps, so that a loop's spend never waits long for it.
 PURGE_STEP = 500
-_PURGE = (
-    "DELETE FROM read_nonces WHERE (signed_at, consumer_key, nonce) IN"
-    " (SELECT signed_at, consumer_key, nonce FROM read_nonces WHERE signed_at < ? LIMIT ?)"
-)
 BUSY_TIMEOUT_MS = 1000
 
 
@@ -120,14 +100,8 @@ class ReadNonces:
             self._spend(Transaction(conn), nonce)
 
     def _spend(self, tx: Transaction, nonce: Nonce) -> None:
-        sql = tx.sql
-        key = nonce.consumer_key
-        if sql.execute(_SPEND, (nonce.signed_at, key, nonce.value, key)) == 1:
-            return
-        rows = sql.rows(_REVOKED, (key,))
-        if rows and rows[0][0]:
-            raise RevokedConsumerKey()
-        raise NonceReused()
+        if not ReadNonceRows(tx).record(nonce.consumer_key, nonce.value, nonce.signed_at):
+            raise refusal(tx, nonce.consumer_key)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Transaction]:
@@ -150,12 +124,8 @@ class ReadNonces:
         if self._engine is None:
             return 0
         stale_before = int(now.timestamp()) - self._keep_s
-        purged = 0
         with unavailable_as_503(), self._engine.connect() as conn:  # not kept: any thread
-            sql = Transaction(conn).sql
-            while (step := sql.execute(_PURGE, (stale_before, PURGE_STEP))) > 0:
-                purged += step
-        return purged
+            return ReadNonceRows(Transaction(conn)).purge_signed_before(stale_before, PURGE_STEP)
 
     def start(self) -> None:
         if self._checkpointer is not None:
@@ -166,7 +136,7 @@ class ReadNonces:
             self._checkpointer.stop()
 
 
-def _side_engine(url: str, main: Any) -> Engine:
+def _side_engine(url: str, main: Path) -> Engine:
     engine = create_engine(url, pool_size=8, max_overflow=8)  # as the main engine's
 
     @event.listens_for(engine, "connect")
@@ -177,7 +147,7 @@ def _side_engine(url: str, main: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpointed in a thread of its own
-        for statement in _SCHEMA:
+        for statement in READ_NONCES_SCHEMA:
             cursor.execute(statement)
         cursor.execute("ATTACH DATABASE ? AS tfs", (str(main),))
         cursor.close()

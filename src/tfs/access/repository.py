@@ -172,3 +172,46 @@ class Nonces:
 
     def purge_expired(self, now: datetime) -> int:
         return self.sql.execute("DELETE FROM nonces WHERE expires_at < ?", (self.sql.time(now),))
+
+
+# The reads' nonces, in a file of their own beside an SQLite database (access/read_nonces.py).
+# Keyed by the signed timestamp first (RFC 5849 §3.3: a nonce is unique per timestamp and
+# credential): timestamps arrive about in order, so a spend writes at the right edge of one
+# B-tree, in the page the last one wrote, and the purge deletes at its left edge. Keyed by the
+# random nonce first, each spend dirtied a random page of the table and of an index of expiry.
+READ_NONCES_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS read_nonces (signed_at INTEGER NOT NULL,"
+    " consumer_key TEXT NOT NULL, nonce TEXT NOT NULL,"
+    " PRIMARY KEY (signed_at, consumer_key, nonce)) WITHOUT ROWID",
+)
+# `read_nonces` is that file's; `credentials` is found in the main database attached to its
+# connections (SQLite looks for an unqualified name in `main` first, then in attached ones).
+_SPEND_READ_NONCE = (
+    "INSERT INTO read_nonces (signed_at, consumer_key, nonce) SELECT ?, ?, ?"
+    " WHERE EXISTS (SELECT 1 FROM credentials WHERE consumer_key = ? AND NOT revoked)"
+    " ON CONFLICT DO NOTHING"
+)
+_PURGE_READ_NONCES = (
+    "DELETE FROM read_nonces WHERE (signed_at, consumer_key, nonce) IN"
+    " (SELECT signed_at, consumer_key, nonce FROM read_nonces WHERE signed_at < ? LIMIT ?)"
+)
+
+
+class ReadNonceRows:
+    """The reads' nonces on SQLite (see READ_NONCES_SCHEMA)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.sql = tx.sql
+
+    def record(self, consumer_key: str, nonce: str, signed_at: int) -> bool:
+        """As Nonces.record: True the first time, while the key is not revoked."""
+        return (
+            self.sql.execute(_SPEND_READ_NONCE, (signed_at, consumer_key, nonce, consumer_key)) == 1
+        )
+
+    def purge_signed_before(self, signed_before: int, step: int) -> int:
+        """Forget the nonces signed before this (epoch seconds), `step` rows per statement."""
+        purged = 0
+        while (done := self.sql.execute(_PURGE_READ_NONCES, (signed_before, step))) > 0:
+            purged += done
+        return purged

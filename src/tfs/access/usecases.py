@@ -8,7 +8,7 @@ from datetime import datetime
 from tfs.access.repository import Credential, Credentials, Nonces, Vendors
 from tfs.db.store import Store
 from tfs.db.transaction import Transaction
-from tfs.errors import NonceReused, RevokedConsumerKey, UnknownVendor
+from tfs.errors import NonceReused, RevokedConsumerKey, TfsError, UnknownVendor
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,12 @@ def spend_nonce(tx: Transaction, nonce: Nonce | None) -> None:
     if nonce is not None and not Nonces(tx).record(
         nonce.consumer_key, nonce.value, nonce.expires_at
     ):
-        if Credentials(tx).revoked(nonce.consumer_key):
-            raise RevokedConsumerKey()
-        raise NonceReused()
+        raise refusal(tx, nonce.consumer_key)
+
+
+def refusal(tx: Transaction, consumer_key: str) -> TfsError:
+    """Why a nonce that could not be spent is refused: its key revoked, else a replay."""
+    return RevokedConsumerKey() if Credentials(tx).revoked(consumer_key) else NonceReused()
 
 
 def purge_expired_nonces(store: Store, now: datetime) -> int:
