@@ -65,12 +65,21 @@ def _json_value(k: int, blob: bool) -> str:
 
 
 @lru_cache(maxsize=256)
-def _insert_sqlite(table: str, columns: tuple[str, ...], blobs: tuple[bool, ...]) -> str:
+def _insert_sqlite(
+    table: str, columns: tuple[str, ...], blobs: tuple[bool, ...], numbered: str = ""
+) -> str:
     """All the rows in one JSON array of arrays: one statement of constant text, stepped once.
-    (`WHERE true`: SQLite must see where the SELECT ends before an ON CONFLICT clause.)"""
+    (`WHERE true`: SQLite must see where the SELECT ends before an ON CONFLICT clause.)
+
+    `numbered`: a column given the next numbers after its highest, in the rows' order (the
+    subquery is uncorrelated, so SQLite evaluates it once; `j.key` is the row's index)."""
+    names = ", ".join(columns)
     values = ", ".join(_json_value(k, blob) for k, blob in enumerate(blobs))
+    if numbered:
+        names += f", {numbered}"
+        values += f", (SELECT coalesce(max({numbered}), 0) FROM {table}) + j.key + 1"  # noqa: S608
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values}"  # noqa: S608
+        f"INSERT INTO {table} ({names}) SELECT {values}"  # noqa: S608
         " FROM json_each(?) AS j WHERE true"
     )
 
@@ -153,18 +162,30 @@ class Driver:
         if rows:
             self._cursor.executemany(self._sql(sql), rows)
 
-    def insert(self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+    def insert(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        rows: Sequence[Sequence[Any]],
+        *,
+        numbered: str = "",
+    ) -> None:
         """Insert rows with one statement of constant text: on SQLite all the rows as one JSON
         array, stepped once (Python's sqlite3 lets go of the GIL for every step, and under load
         each time costs a wait to take it back); on PostgreSQL by psycopg's pipelined
-        executemany."""
+        executemany.
+
+        `numbered` names a column that SQLite fills with the next numbers after its highest, in
+        the rows' order: with one writer at a time, that is commit order. PostgreSQL leaves it
+        NULL (concurrent transactions commit in any order: the relay numbers what is visible).
+        """
         if not rows:
             return
         if self.postgres:
             self._cursor.executemany(_insert_pg(table, columns), rows)
             return
         data, blobs = _json_rows(rows)
-        self._cursor.execute(_insert_sqlite(table, columns, blobs), (data,))
+        self._cursor.execute(_insert_sqlite(table, columns, blobs, numbered), (data,))
 
     def insert_new(
         self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
@@ -224,11 +245,20 @@ class PendingWrites:
 
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
+        # (kind, table, the update's key or the insert's numbered column, columns) -> rows
         self._ops: dict[tuple[str, str, str, tuple[str, ...]], list[Sequence[Any]]] = {}
 
-    def insert(self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+    def insert(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        rows: Sequence[Sequence[Any]],
+        *,
+        numbered: str = "",
+    ) -> None:
+        """As Driver.insert."""
         if rows:
-            self._ops.setdefault(("insert", table, "", columns), []).extend(rows)
+            self._ops.setdefault(("insert", table, numbered, columns), []).extend(rows)
 
     def update(
         self, table: str, key: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
@@ -246,6 +276,6 @@ class PendingWrites:
         ops, self._ops = self._ops, {}
         for (kind, table, key, columns), rows in ops.items():
             if kind == "insert":
-                self.driver.insert(table, columns, rows)
+                self.driver.insert(table, columns, rows, numbered=key)
             else:
                 self.driver.update(table, key, columns, rows)

@@ -1,5 +1,5 @@
-"""The outbox of order events: written with each change, stamped with a global sequence, read as
-a feed."""
+"""The outbox of order events: written with each change, numbered with a global sequence (on
+SQLite as written, on PostgreSQL stamped by the relay), read as a feed."""
 
 from __future__ import annotations
 
@@ -129,6 +129,9 @@ class Events:
                 )
                 for e in new
             ],
+            # SQLite: numbered as they are written, in the one writer's transaction (no
+            # stamping UPDATE, and each index entry goes in at its place at once).
+            numbered="sequence",
         )
 
     def has_unstamped(self) -> bool:
@@ -136,7 +139,8 @@ class Events:
 
     def stamp(self) -> int:
         """Give visible, unstamped events the next sequence numbers, in insertion order (at
-        most STAMP_BATCH at a time, in one statement); how many were stamped.
+        most STAMP_BATCH at a time, in one statement); how many were stamped. On SQLite, only
+        events written before they were numbered as written (an older version's) are left.
 
         A transaction still open cannot be seen here; its events get later numbers when it
         commits, so a reader that saved its cursor never misses one. Per order, the row lock

@@ -110,19 +110,16 @@ class GroupCommitter:
     GIL on its way back from SQLite, while other threads work out their requests. `keys` names
     what a work reads (order ids): a work whose keys meet those of rows held back, or that names
     none, has them written first, so that it reads what it must. Without a savepoint, a work
-    that raises must have written nothing but held rows (these are dropped). `finish` runs last
-    in each group's transaction, after its rows are written.
+    that raises must have written nothing but held rows (these are dropped).
     """
 
     def __init__(
         self,
         lock: SqliteWriterLock,
         begin: Callable[[], AbstractContextManager[Transaction]],
-        finish: Callable[[Transaction], object] | None = None,
     ) -> None:
         self._lock = lock
         self._begin = begin
-        self._finish = finish
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._queue: list[_Job[Any]] = []
@@ -182,8 +179,6 @@ class GroupCommitter:
                         held_keys.update(job.keys or ())
                 tx.writes = held
                 held.flush()
-                if self._finish is not None:
-                    self._finish(tx)
         except Exception as exc:
             for job in group:
                 job.fail(exc)

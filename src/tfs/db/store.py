@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tfs.db.outbox import Events
 from tfs.db.sqlite_writer import GroupCommitter, SqliteWriterLock
 from tfs.db.transaction import Transaction
 from tfs.errors import ServiceUnavailable
@@ -48,12 +47,10 @@ class Store:
             # Writers queue for the lock here, where a waiter wakes the moment it is free,
             # instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
             self._writer = SqliteWriterLock(engine)
-            # The group's events are numbered in its own transaction: with one writer at a time,
-            # what a group can see unstamped is committed or its own, so event order is commit
-            # order, and the relay has no stamping transaction (and fsync) of its own to run.
-            self._group = GroupCommitter(
-                self._writer, self._group_transaction, lambda tx: Events(tx).stamp()
-            )
+            # Events are numbered as they are written (Events.add): with one writer at a time,
+            # that is commit order, and the relay has no stamping transaction (and fsync) of its
+            # own to run (migration 0010 numbered what older versions left unnumbered).
+            self._group = GroupCommitter(self._writer, self._group_transaction)
         else:
             self._threads = ThreadPoolExecutor(write_threads, thread_name_prefix="db-write")
 

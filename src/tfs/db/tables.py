@@ -143,9 +143,9 @@ idempotency_keys = Table(
 )
 
 # The outbox: one row per committed change, written in the transaction of the change itself.
-# `sequence` is the commit order the change feed promises: on SQLite a group of writes numbers
-# its own events in its transaction (one writer at a time); on PostgreSQL the relay stamps them
-# in one serialised step, in the order they became visible (tfs/db/outbox.py).
+# `sequence` is the commit order the change feed promises: on SQLite each event is numbered as it
+# is written, in the one writer's transaction; on PostgreSQL the relay stamps them in one
+# serialised step, in the order they became visible (tfs/db/outbox.py).
 events = Table(
     "events",
     metadata,
