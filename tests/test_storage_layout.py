@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from conftest import _postgres_database
 from tfs.db.engine import alembic_config, make_engine
 from tfs.db.outbox import ORDER_STATUS_CHANGED, Events, NewEvent
 from tfs.db.store import Store
+from tfs.orders.repository import _STORED_FPS_SQLITE
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -33,7 +35,7 @@ PRIMARY = {
 UNIQUE = {
     "orders": set(),
     "order_items": {("mc_order_id", "mc_id")},
-    "item_history": {("item_pk", "fingerprint")},
+    "item_history": set(),
     "item_errors": {("item_pk", "fingerprint")},
     "events": {("event_id",), ("sequence",), ("mc_order_id", "revision")},
     "nonces": set(),
@@ -44,7 +46,8 @@ INDEXES = {
         ("vendor_id", "order_id"),
     },
     "order_items": set(),
-    "item_history": {("item_pk", "history_pk")},
+    # (item_pk, fingerprint): unique, of vendor events only (migration 0011).
+    "item_history": {("item_pk", "fingerprint"), ("item_pk", "history_pk")},
     "item_errors": {("item_pk", "error_pk")},
     "events": {("vendor_id", "sequence")},
     "nonces": {("expires_at",)},
@@ -277,11 +280,89 @@ def test_a_database_at_0008_loses_the_status_index_and_keeps_its_orders(
         engine.dispose()
         assert "ix_orders_vendor_id_status" not in _index_names(engine, "orders")
         assert _counts(engine) == counts
-        assert _layout(engine) == _documented()
+        assert _layout(engine)["orders"] == _documented()["orders"]
 
         command.downgrade(alembic_config(url_at_0005), "0008")
         engine.dispose()
         assert "ix_orders_vendor_id_status" in _index_names(engine, "orders")
         assert _counts(engine) == counts
+    finally:
+        engine.dispose()
+
+
+def _history_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT history_pk, item_pk, kind, fingerprint FROM item_history ORDER BY 1")
+        )
+        return [tuple(r) for r in rows]
+
+
+def _add_history(engine: Engine, kind: str, fingerprint: str) -> None:
+    with engine.begin() as conn:
+        item_pk = conn.execute(text("SELECT min(item_pk) FROM order_items")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO item_history (item_pk, kind, fingerprint, received_at)"
+                " VALUES (:pk, :kind, :fp, :at)"
+            ),
+            {"pk": item_pk, "kind": kind, "fp": fingerprint, "at": _time(engine, T0)},
+        )
+
+
+def test_at_0011_only_vendor_events_are_unique_by_fingerprint_and_rows_are_kept(
+    url_at_0005: str,
+) -> None:
+    engine = make_engine(url_at_0005)
+    try:
+        _fill(engine)
+        command.upgrade(alembic_config(url_at_0005), "0010")
+        engine.dispose()
+        _add_history(engine, "vendor", "v-1")
+        rows, counts = _history_rows(engine), _counts(engine)
+        assert "uq_item_history_item_pk_fingerprint" in {
+            u["name"] for u in inspect(engine).get_unique_constraints("item_history")
+        }
+
+        command.upgrade(alembic_config(url_at_0005), "0011")
+        engine.dispose()
+        assert _history_rows(engine) == rows
+        assert _counts(engine) == counts
+        assert _layout(engine) == _documented()
+        (index,) = [
+            i
+            for i in inspect(engine).get_indexes("item_history")
+            if i["name"] == "ix_item_history_item_pk_fingerprint"
+        ]
+        assert index["unique"]
+        # A vendor event stored twice is still refused; a record of the service's is not
+        # looked up by fingerprint, so the index no longer holds it.
+        with pytest.raises(IntegrityError):
+            _add_history(engine, "vendor", "v-1")
+        _add_history(engine, "status", "v-1")
+        _add_history(engine, "status", "v-1")
+        if engine.dialect.name == "sqlite":
+            # The status update's probe (repository._STORED_FPS_SQLITE) finds the partial index.
+            with engine.connect() as conn:
+                plan = " ".join(
+                    str(r[-1])
+                    for r in conn.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN " + _STORED_FPS_SQLITE, ('[[1, "x"]]',) * 2
+                    )
+                )
+            assert "ix_item_history_item_pk_fingerprint" in plan
+
+        # The way back makes every fingerprint unique again: the service's own records are, by
+        # their time, so only the two made up above must go first.
+        with engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM item_history WHERE kind = 'status' AND fingerprint = 'v-1'")
+            )
+        command.downgrade(alembic_config(url_at_0005), "0010")
+        engine.dispose()
+        assert _history_rows(engine) == rows
+        assert "uq_item_history_item_pk_fingerprint" in {
+            u["name"] for u in inspect(engine).get_unique_constraints("item_history")
+        }
     finally:
         engine.dispose()

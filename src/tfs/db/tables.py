@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -87,6 +88,9 @@ order_items = Table(
     UniqueConstraint("mc_order_id", "mc_id"),
 )
 
+# The rows of item_history that the vendor sent (kind "vendor"), as SQL.
+VENDOR_EVENT = "kind = 'vendor'"
+
 # Everything that happened to an item: events the vendor sent, status moves and tracking changes
 # the service recorded. Nothing is ever updated or deleted here.
 item_history = Table(
@@ -101,7 +105,17 @@ item_history = Table(
     Column("note", Text, nullable=True),
     Column("fingerprint", String(32), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
-    UniqueConstraint("item_pk", "fingerprint"),
+    # The probe that makes a repeated vendor event a no-op. Only vendor events are ever looked
+    # up by fingerprint (the records the service makes are unique by the request's time), so
+    # only they have an entry: two of a status update's three or four rows per item do not.
+    Index(
+        None,
+        "item_pk",
+        "fingerprint",
+        unique=True,
+        sqlite_where=text(VENDOR_EVENT),
+        postgresql_where=text(VENDOR_EVENT),
+    ),
     # An item's latest entries and its history pages.
     Index(None, "item_pk", "history_pk"),
 )

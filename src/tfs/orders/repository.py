@@ -124,17 +124,19 @@ _ITEMS_OF = (
     " WHERE mc_order_id IN (?) ORDER BY mc_order_id, position"
 )
 _PLACEMENT_HASHES = "SELECT mc_order_id, placement_hash FROM orders WHERE mc_order_id IN (?)"
-# Which (item pk, fingerprint) pairs are stored. SQLite gets the pairs as one JSON array, so
-# the statement's text is the same whatever their number; PostgreSQL as two arrays.
+# Which (item pk, fingerprint) pairs are stored, among vendor events (the partial unique index
+# of item_history holds only theirs: the condition lets the planner use it) and errors. SQLite
+# gets the pairs as one JSON array, so the statement's text is the same whatever their number;
+# PostgreSQL as two arrays.
 _STORED_FPS_SQLITE = (
     "SELECT h.item_pk, h.fingerprint FROM json_each(?) AS j JOIN item_history AS h"
-    " ON h.item_pk = j.value ->> 0 AND h.fingerprint = j.value ->> 1"
+    " ON h.item_pk = j.value ->> 0 AND h.fingerprint = j.value ->> 1 AND h.kind = 'vendor'"
     " UNION ALL SELECT e.item_pk, e.fingerprint FROM json_each(?) AS j JOIN item_errors AS e"
     " ON e.item_pk = j.value ->> 0 AND e.fingerprint = j.value ->> 1"
 )
 _STORED_FPS_PG = (
     "SELECT h.item_pk, h.fingerprint FROM unnest(?::bigint[], ?::text[]) AS j(pk, fp)"
-    " JOIN item_history AS h ON h.item_pk = j.pk AND h.fingerprint = j.fp"
+    " JOIN item_history AS h ON h.item_pk = j.pk AND h.fingerprint = j.fp AND h.kind = 'vendor'"
     " UNION ALL SELECT e.item_pk, e.fingerprint FROM unnest(?::bigint[], ?::text[]) AS j(pk, fp)"
     " JOIN item_errors AS e ON e.item_pk = j.pk AND e.fingerprint = j.fp"
 )
