@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+
+import msgspec
 
 from tfs.orders.statuses import Status, can_move, derived_order_status, is_final, parse_status
 from tfs.orders.updates import HistoryEvent, ItemUpdate, OrderUpdate, ReportedError
@@ -55,6 +58,13 @@ class ItemState:
     description: str | None = None
     quantity: int = 1
 
+    def copy(self) -> ItemState:
+        """A shallow copy (every field is immutable), at a quarter of `dataclasses.replace`'s
+        cost: a status update copies each item of its orders."""
+        item = object.__new__(ItemState)
+        item.__dict__.update(self.__dict__)
+        return item
+
 
 @dataclass
 class OrderState:
@@ -68,9 +78,15 @@ class OrderState:
     updated_at: datetime | None = None
     created_at: datetime | None = None
 
+    def copy(self) -> OrderState:
+        """A copy with copies of its items, to change without touching this one."""
+        order = object.__new__(OrderState)
+        order.__dict__.update(self.__dict__)
+        order.items = [i.copy() for i in self.items]
+        return order
 
-@dataclass(frozen=True)
-class Change:
+
+class Change(msgspec.Struct, frozen=True):
     """One field that moved: what the platform is told in `data.changes`."""
 
     mc_id: str | None  # None for the order itself
@@ -79,8 +95,7 @@ class Change:
     after: str | None
 
 
-@dataclass(frozen=True)
-class NewHistory:
+class NewHistory(msgspec.Struct, frozen=True):
     item_pk: int
     kind: str  # "vendor" (sent by the vendor), "status", "tracking" (recorded by the service)
     order_item_number: str | None
@@ -90,8 +105,7 @@ class NewHistory:
     fingerprint: str
 
 
-@dataclass(frozen=True)
-class NewError:
+class NewError(msgspec.Struct, frozen=True):
     item_pk: int
     field_name: str | None
     code: str | None
@@ -116,17 +130,25 @@ class AppliedUpdate:
         return {c.mc_id for c in self.changes if c.mc_id is not None}
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def fingerprint(*parts: object) -> str:
     text = "\x1f".join("" if p is None else str(p) for p in parts)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+# Each vendor event's fingerprint is wanted twice, before the look-up of the stored ones and
+# when it is applied: kept for the events of the last few requests.
+@lru_cache(maxsize=4096)
 def _event_fingerprint(event: HistoryEvent) -> str:
     """Vendor events are deduplicated by content: the same event sent twice is kept once."""
     date = event.event_date.isoformat() if event.event_date else None
     return fingerprint("vendor", event.order_item_number, event.event_type, date, event.note, None)
 
 
+@lru_cache(maxsize=1024)
 def _error_fingerprint(error: ReportedError) -> str:
     return fingerprint("error", error.field_name, error.code, error.message)
 
@@ -165,11 +187,12 @@ class _Applier:
     """Applies one update to a copy of one order, collecting what changed."""
 
     def __init__(self, order: OrderState, known: set[tuple[int, str]], now: datetime) -> None:
-        self.order = replace(order, items=[replace(i) for i in order.items])
+        self.order = order.copy()
         self.result = AppliedUpdate(self.order)
         # (item pk, fingerprint) of the history and errors already stored for this order's items
         self.known = known
         self.now = now
+        self._now_iso = now.isoformat()  # in the fingerprint of every record made here
 
     def set_item_status(self, item: ItemState, target: Status) -> None:
         if item.status == target:
@@ -202,8 +225,8 @@ class _Applier:
     ) -> None:
         if fp is None:
             # Records the service makes are unique by the request's time.
-            date = event_date.isoformat() if event_date else None
-            extra = self.now.isoformat() if always else None
+            date = self._now_iso if event_date is self.now else _iso(event_date)
+            extra = self._now_iso if always else None
             fp = fingerprint(kind, order_item_number, event_type, date, note, extra)
         if (item.pk, fp) in self.known:
             return

@@ -3,35 +3,35 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from tfs import limits
 from tfs.errors import ORDER_MANAGEMENT, ErrorItem
 from tfs.fields import WHITESPACE, printable
 
 LIST = "VENDORS_UPDATE_ORDER_REQUEST_LIST"
+# The parsed update is made of frozen msgspec Structs rather than frozen dataclasses: the same
+# immutable, hashable values, made ten times faster (a 10-order batch makes about 70 of them).
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
-@dataclass(frozen=True)
-class HistoryEvent:
+class HistoryEvent(msgspec.Struct, frozen=True):
     order_item_number: str | None
     event_type: str | None
     event_date: datetime | None
     note: str | None
 
 
-@dataclass(frozen=True)
-class ReportedError:
+class ReportedError(msgspec.Struct, frozen=True):
     field_name: str | None
     code: str | None
     message: str | None
 
 
-@dataclass(frozen=True)
-class ItemUpdate:
+class ItemUpdate(msgspec.Struct, frozen=True):
     mc_id: str
     id: str | None
     status: str | None
@@ -41,8 +41,7 @@ class ItemUpdate:
     histories: tuple[HistoryEvent, ...]
 
 
-@dataclass(frozen=True)
-class OrderUpdate:
+class OrderUpdate(msgspec.Struct, frozen=True):
     index: int
     mc_order_id: str
     order_id: str | None
