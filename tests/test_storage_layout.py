@@ -175,6 +175,10 @@ def _index_names(engine: Engine, table: str) -> set[str]:
     return {str(i["name"]) for i in inspect(engine).get_indexes(table)}
 
 
+def _unique_names(engine: Engine, table: str) -> set[str]:
+    return {str(u["name"]) for u in inspect(engine).get_unique_constraints(table)}
+
+
 def test_a_database_at_0005_converts_with_its_rows_and_event_ids_intact(url_at_0005: str) -> None:
     engine = make_engine(url_at_0005)
     try:
@@ -320,9 +324,7 @@ def test_at_0011_only_vendor_events_are_unique_by_fingerprint_and_rows_are_kept(
         engine.dispose()
         _add_history(engine, "vendor", "v-1")
         rows, counts = _history_rows(engine), _counts(engine)
-        assert "uq_item_history_item_pk_fingerprint" in {
-            u["name"] for u in inspect(engine).get_unique_constraints("item_history")
-        }
+        assert "uq_item_history_item_pk_fingerprint" in _unique_names(engine, "item_history")
 
         command.upgrade(alembic_config(url_at_0005), "0011")
         engine.dispose()
@@ -361,8 +363,6 @@ def test_at_0011_only_vendor_events_are_unique_by_fingerprint_and_rows_are_kept(
         command.downgrade(alembic_config(url_at_0005), "0010")
         engine.dispose()
         assert _history_rows(engine) == rows
-        assert "uq_item_history_item_pk_fingerprint" in {
-            u["name"] for u in inspect(engine).get_unique_constraints("item_history")
-        }
+        assert "uq_item_history_item_pk_fingerprint" in _unique_names(engine, "item_history")
     finally:
         engine.dispose()

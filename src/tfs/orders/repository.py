@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from tfs import limits
+from tfs.db.tables import VENDOR_EVENT
 from tfs.db.transaction import Transaction
 from tfs.orders.rules import AppliedUpdate, ItemState, OrderState
 from tfs.orders.statuses import Status
@@ -129,14 +130,14 @@ _PLACEMENT_HASHES = "SELECT mc_order_id, placement_hash FROM orders WHERE mc_ord
 # gets the pairs as one JSON array, so the statement's text is the same whatever their number;
 # PostgreSQL as two arrays.
 _STORED_FPS_SQLITE = (
-    "SELECT h.item_pk, h.fingerprint FROM json_each(?) AS j JOIN item_history AS h"
-    " ON h.item_pk = j.value ->> 0 AND h.fingerprint = j.value ->> 1 AND h.kind = 'vendor'"
+    "SELECT h.item_pk, h.fingerprint FROM json_each(?) AS j JOIN item_history AS h"  # noqa: S608
+    f" ON h.item_pk = j.value ->> 0 AND h.fingerprint = j.value ->> 1 AND h.{VENDOR_EVENT}"
     " UNION ALL SELECT e.item_pk, e.fingerprint FROM json_each(?) AS j JOIN item_errors AS e"
     " ON e.item_pk = j.value ->> 0 AND e.fingerprint = j.value ->> 1"
 )
 _STORED_FPS_PG = (
-    "SELECT h.item_pk, h.fingerprint FROM unnest(?::bigint[], ?::text[]) AS j(pk, fp)"
-    " JOIN item_history AS h ON h.item_pk = j.pk AND h.fingerprint = j.fp AND h.kind = 'vendor'"
+    "SELECT h.item_pk, h.fingerprint FROM unnest(?::bigint[], ?::text[]) AS j(pk, fp)"  # noqa: S608
+    f" JOIN item_history AS h ON h.item_pk = j.pk AND h.fingerprint = j.fp AND h.{VENDOR_EVENT}"
     " UNION ALL SELECT e.item_pk, e.fingerprint FROM unnest(?::bigint[], ?::text[]) AS j(pk, fp)"
     " JOIN item_errors AS e ON e.item_pk = j.pk AND e.fingerprint = j.fp"
 )

@@ -13,11 +13,11 @@ from tfs.errors import ORDER_MANAGEMENT, ErrorItem
 from tfs.fields import WHITESPACE, printable
 
 LIST = "VENDORS_UPDATE_ORDER_REQUEST_LIST"
-# The parsed update is made of frozen msgspec Structs rather than frozen dataclasses: the same
-# immutable, hashable values, made ten times faster (a 10-order batch makes about 70 of them).
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
+# The parsed update is made of frozen msgspec Structs rather than frozen dataclasses: the same
+# immutable, hashable values, made ten times faster (a 10-order batch makes about 70 of them).
 class HistoryEvent(msgspec.Struct, frozen=True):
     order_item_number: str | None
     event_type: str | None
