@@ -8,10 +8,10 @@ import gc
 import logging
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import uuid_utils
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -68,7 +68,7 @@ class CorrelationMiddleware:
             return
         given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
         ok = 0 < len(given) <= limits.MAX_CORRELATION_ID_LENGTH and printable(given)
-        cid = given if ok else str(uuid.uuid4())
+        cid = given if ok else str(uuid_utils.uuid4())  # a tenth of the stdlib's cost
         token = correlation_id.set(cid)
         started, status, status_sent = time.perf_counter(), 500, False
 
