@@ -40,10 +40,14 @@ def test_the_time_keeps_the_milliseconds_of_each_record_within_one_second() -> N
         (1796655912.0456, "2026-12-07T15:05:12.045+00:00"),
         (1796655912.999, "2026-12-07T15:05:12.999+00:00"),
         (1796655913.5, "2026-12-07T15:05:13.500+00:00"),
+        # Rounded to the microsecond first, as datetime does: across a millisecond, a second.
+        (1796655912.0459996, "2026-12-07T15:05:12.046+00:00"),
+        (1796655912.9999996, "2026-12-07T15:05:13.000+00:00"),
     ]:
         rec = record()
         rec.created = created
         assert json.loads(formatter.format(rec))["time"] == shown
+        assert shown == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
 
 
 def test_the_correlation_id_and_an_exception_are_in_the_line() -> None:

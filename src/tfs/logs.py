@@ -5,7 +5,6 @@ Log calls pass identifiers only: never keys, signatures, secrets or request bodi
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from contextvars import ContextVar
@@ -22,7 +21,8 @@ _encode = msgspec.json.Encoder(enc_hook=str).encode
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record. Every request writes one (the access log), so this is on
-    the hot path: msgspec instead of json, and each second's text made once."""
+    the hot path: msgspec instead of json (a value it cannot write is written as its str), and
+    each second's text made once."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
@@ -39,10 +39,7 @@ class JsonFormatter(logging.Formatter):
             line.update(fields)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        try:
-            return _encode(line).decode()
-        except (TypeError, ValueError):  # keys msgspec cannot write (json makes them text)
-            return json.dumps(line, default=str)
+        return _encode(line).decode()
 
 
 @lru_cache(maxsize=4)
@@ -51,9 +48,14 @@ def _iso_second(second: int) -> str:
 
 
 def _iso_millis(created: float) -> str:
-    """`created` as ISO 8601 in UTC to the millisecond, e.g. 2026-12-07T15:30:00.123+00:00."""
+    """`created` as ISO 8601 in UTC to the millisecond, e.g. 2026-12-07T15:30:00.123+00:00:
+    what `datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")` gives, which
+    rounds to the microsecond (half to even) before it cuts to the millisecond."""
     second = int(created)
-    return f"{_iso_second(second)}.{int((created - second) * 1000):03d}+00:00"
+    micro = round((created - second) * 1e6)
+    if micro == 1_000_000:
+        second, micro = second + 1, 0
+    return f"{_iso_second(second)}.{micro // 1000:03d}+00:00"
 
 
 def configure(level: str = "INFO") -> None:
