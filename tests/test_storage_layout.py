@@ -1,6 +1,7 @@
 """Storage laid out for writing: a database at 0005 with real rows converts to the new layout
 (rows and public event ids intact, the documented index set), new events get UUIDv7 ids, and
-a database at 0008 loses the orders' status index and keeps its orders."""
+a database at 0008 loses the orders' status index and keeps its orders, and one at 0011 keys
+its nonces by their expiry and keeps them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from conftest import _postgres_database
+from tfs.access.repository import Nonces
 from tfs.db.engine import alembic_config, make_engine
 from tfs.db.outbox import ORDER_STATUS_CHANGED, Events, NewEvent
 from tfs.db.store import Store
@@ -30,7 +32,7 @@ PRIMARY = {
     "item_history": ("history_pk",),
     "item_errors": ("error_pk",),
     "events": ("event_pk",),
-    "nonces": ("consumer_key", "nonce"),
+    "nonces": ("expires_at", "consumer_key", "nonce"),
 }
 UNIQUE = {
     "orders": set(),
@@ -50,7 +52,7 @@ INDEXES = {
     "item_history": {("item_pk", "fingerprint"), ("item_pk", "history_pk")},
     "item_errors": {("item_pk", "error_pk")},
     "events": {("vendor_id", "sequence")},
-    "nonces": {("expires_at",)},
+    "nonces": set(),  # the purge walks the primary key's first column (migration 0012)
 }
 
 
@@ -330,7 +332,7 @@ def test_at_0011_only_vendor_events_are_unique_by_fingerprint_and_rows_are_kept(
         engine.dispose()
         assert _history_rows(engine) == rows
         assert _counts(engine) == counts
-        assert _layout(engine) == _documented()
+        assert _layout(engine)["item_history"] == _documented()["item_history"]
         (index,) = [
             i
             for i in inspect(engine).get_indexes("item_history")
@@ -365,4 +367,77 @@ def test_at_0011_only_vendor_events_are_unique_by_fingerprint_and_rows_are_kept(
         assert _history_rows(engine) == rows
         assert "uq_item_history_item_pk_fingerprint" in _unique_names(engine, "item_history")
     finally:
+        engine.dispose()
+
+
+def _nonces(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT consumer_key, nonce, expires_at FROM nonces ORDER BY 2"))
+        return [tuple(r) for r in rows]
+
+
+def test_at_0012_nonces_are_keyed_by_expiry_first_and_kept(url_at_0005: str) -> None:
+    engine = make_engine(url_at_0005)
+    store = Store(engine)
+    try:
+        _fill(engine)
+        command.upgrade(alembic_config(url_at_0005), "0011")
+        engine.dispose()
+        with engine.begin() as conn:
+            for n, minutes in ((2, -5), (3, 20)):
+                conn.execute(
+                    text(
+                        "INSERT INTO nonces (consumer_key, nonce, expires_at) VALUES (:k, :n, :at)"
+                    ),
+                    {
+                        "k": "key",
+                        "n": f"n-{n}",
+                        "at": _time(engine, T0 + timedelta(minutes=minutes)),
+                    },
+                )
+        rows = _nonces(engine)
+        assert len(rows) == 3
+
+        command.upgrade(alembic_config(url_at_0005), "0012")
+        engine.dispose()
+        assert _nonces(engine) == rows
+        assert _layout(engine)["nonces"] == _documented()["nonces"]
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # one B-tree: no rowid table beside the key's index
+            with engine.connect() as conn:
+                schema = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'nonces'"
+                ).scalar_one()
+            assert "WITHOUT ROWID" in schema.upper()
+        # A replay (the same key, nonce and signed time) is still a conflict.
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO nonces (consumer_key, nonce, expires_at) VALUES (:k, :n, :at)"),
+                {"k": "key", "n": "n-3", "at": _time(engine, T0 + timedelta(minutes=20))},
+            )
+        # The purge forgets what has expired, and only that, by the key's first column.
+        with store.transaction() as tx:
+            assert Nonces(tx).purge_expired(T0 + timedelta(minutes=10)) == 2
+        assert [r[1] for r in _nonces(engine)] == ["n-3"]
+        if sqlite:
+            with engine.connect() as conn:
+                plan = " ".join(
+                    str(r[-1])
+                    for r in conn.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN DELETE FROM nonces WHERE expires_at < ?", ("x",)
+                    )
+                )
+            assert "PRIMARY KEY" in plan
+
+        # The way back restores the old key and its index, with the rows.
+        command.downgrade(alembic_config(url_at_0005), "0011")
+        engine.dispose()
+        assert [r[1] for r in _nonces(engine)] == ["n-3"]
+        assert tuple(inspect(engine).get_pk_constraint("nonces")["constrained_columns"]) == (
+            "consumer_key",
+            "nonce",
+        )
+        assert "ix_nonces_expires_at" in _index_names(engine, "nonces")
+    finally:
+        store.close()
         engine.dispose()

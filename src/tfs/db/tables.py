@@ -135,12 +135,16 @@ item_errors = Table(
 )
 
 # Replay protection: a (consumer key, nonce) pair is accepted once while it can still be fresh.
+# Keyed by its expiry (the signed timestamp plus a constant, so a replay carries the same one;
+# RFC 5849 §3.3 makes a nonce unique per timestamp and credential) first: spends append at the
+# right edge of one B-tree, the purge deletes at the left (migration 0012, docs/storage.md).
 nonces = Table(
     "nonces",
     metadata,
+    Column("expires_at", UtcDateTime, primary_key=True),
     Column("consumer_key", String(200), primary_key=True),
     Column("nonce", String(200), primary_key=True),
-    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sqlite_with_rowid=False,
 )
 
 idempotency_keys = Table(
