@@ -56,8 +56,24 @@ def _insert_pg(table: str, columns: tuple[str, ...]) -> str:
 
 @lru_cache(maxsize=256)
 def _update_pg(table: str, key: str, columns: tuple[str, ...]) -> str:
+    return _psycopg(_update_rows(table, key, columns))
+
+
+@lru_cache(maxsize=256)
+def _insert_rows(table: str, columns: tuple[str, ...], numbered: str) -> str:
+    """SQLite's insert of one row, run by executemany. `numbered`: a column given the next
+    number after its highest, row by row (one seek at the end of its unique index)."""
+    names, values = ", ".join(columns), ", ".join("?" * len(columns))
+    if numbered:
+        names += f", {numbered}"
+        values += f", (SELECT coalesce(max({numbered}), 0) + 1 FROM {table})"  # noqa: S608
+    return f"INSERT INTO {table} ({names}) VALUES ({values})"  # noqa: S608
+
+
+@lru_cache(maxsize=256)
+def _update_rows(table: str, key: str, columns: tuple[str, ...]) -> str:
     sets = ", ".join(f"{c} = ?" for c in columns)
-    return _psycopg(f"UPDATE {table} SET {sets} WHERE {key} = ?")  # noqa: S608
+    return f"UPDATE {table} SET {sets} WHERE {key} = ?"  # noqa: S608
 
 
 def _json_value(k: int, blob: bool) -> str:
@@ -65,31 +81,15 @@ def _json_value(k: int, blob: bool) -> str:
 
 
 @lru_cache(maxsize=256)
-def _insert_sqlite(
-    table: str, columns: tuple[str, ...], blobs: tuple[bool, ...], numbered: str = ""
-) -> str:
-    """All the rows in one JSON array of arrays: one statement of constant text, stepped once.
-    (`WHERE true`: SQLite must see where the SELECT ends before an ON CONFLICT clause.)
-
-    `numbered`: a column given the next numbers after its highest, in the rows' order (the
-    subquery is uncorrelated, so SQLite evaluates it once; `j.key` is the row's index)."""
+def _insert_sqlite(table: str, columns: tuple[str, ...], blobs: tuple[bool, ...]) -> str:
+    """All the rows in one JSON array of arrays: one statement of constant text that can say
+    which rows it inserted (`insert_new`: executemany gives no RETURNING rows back). (`WHERE
+    true`: SQLite must see where the SELECT ends before an ON CONFLICT clause.)"""
     names = ", ".join(columns)
     values = ", ".join(_json_value(k, blob) for k, blob in enumerate(blobs))
-    if numbered:
-        names += f", {numbered}"
-        values += f", (SELECT coalesce(max({numbered}), 0) FROM {table}) + j.key + 1"  # noqa: S608
     return (
         f"INSERT INTO {table} ({names}) SELECT {values}"  # noqa: S608
         " FROM json_each(?) AS j WHERE true"
-    )
-
-
-@lru_cache(maxsize=256)
-def _update_sqlite(table: str, key: str, columns: tuple[str, ...], blobs: tuple[bool, ...]) -> str:
-    sets = ", ".join(f"{c} = {_json_value(k, blobs[k])}" for k, c in enumerate(columns))
-    return (
-        f"UPDATE {table} SET {sets} FROM json_each(?) AS j"  # noqa: S608
-        f" WHERE {table}.{key} = j.value ->> {len(columns)}"
     )
 
 
@@ -170,10 +170,10 @@ class Driver:
         *,
         numbered: str = "",
     ) -> None:
-        """Insert rows with one statement of constant text: on SQLite all the rows as one JSON
-        array, stepped once (Python's sqlite3 lets go of the GIL for every step, and under load
-        each time costs a wait to take it back); on PostgreSQL by psycopg's pipelined
-        executemany.
+        """Insert rows by executemany of one statement of constant text (prepared once, in
+        SQLite's statement cache and as psycopg's pipelined executemany). On SQLite that costs
+        a third less than all the rows as one JSON array through `json_each`, which SQLite
+        parses and takes apart value by value (docs/performance.md, ninth round).
 
         `numbered` names a column that SQLite fills with the next numbers after its highest, in
         the rows' order: with one writer at a time, that is commit order. PostgreSQL leaves it
@@ -184,8 +184,7 @@ class Driver:
         if self.postgres:
             self._cursor.executemany(_insert_pg(table, columns), rows)
             return
-        data, blobs = _json_rows(rows)
-        self._cursor.execute(_insert_sqlite(table, columns, blobs, numbered), (data,))
+        self._cursor.executemany(_insert_rows(table, columns, numbered), rows)
 
     def insert_new(
         self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
@@ -216,8 +215,7 @@ class Driver:
         if self.postgres:
             self._cursor.executemany(_update_pg(table, key, columns), rows)
             return
-        data, blobs = _json_rows(rows)
-        self._cursor.execute(_update_sqlite(table, key, columns, blobs[:-1]), (data,))
+        self._cursor.executemany(_update_rows(table, key, columns), rows)
 
     def time(self, value: datetime) -> Any:
         """A datetime as a bound value of a timezone-aware column."""
@@ -236,12 +234,8 @@ class Driver:
 
 
 class PendingWrites:
-    """Inserts and updates held back, to be written with a group's: one statement per table.
-
-    Within a group commit, every statement the writer runs costs it a wait for the GIL on its
-    way back from SQLite (the other threads are working out their requests meanwhile); writing
-    the rows of all the group's works together makes those waits a handful per group.
-    """
+    """Inserts and updates held back, to be written with a group's: one executemany per table
+    and kind of row for all the group's works, where each work would run its own."""
 
     def __init__(self, driver: Driver) -> None:
         self.driver = driver

@@ -106,8 +106,8 @@ class GroupCommitter:
     thread, so context variables of their callers are not set there.
 
     The rows a work adds to `tx.writes` are held back and written with those of the works
-    after it, in one statement per table: every statement costs the committer a wait for the
-    GIL on its way back from SQLite, while other threads work out their requests. `keys` names
+    after it, one executemany per table (each row of a table goes through the same prepared
+    statement, the B-tree pages the group shares are touched while they are at hand). `keys` names
     what a work reads (order ids): a work whose keys meet those of rows held back, or that names
     none, has them written first, so that it reads what it must. Without a savepoint, a work
     that raises must have written nothing but held rows (these are dropped).
