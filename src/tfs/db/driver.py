@@ -43,15 +43,10 @@ def _sqlite_in(sql: str) -> str:
 _json_list = msgspec.json.Encoder().encode
 
 
-def _placeholders(width: int) -> str:
-    return "(" + ", ".join("?" * width) + ")"
-
-
 @lru_cache(maxsize=256)
 def _insert_pg(table: str, columns: tuple[str, ...]) -> str:
     # Names come from this code, never from a request (S608); values are bound.
-    names, values = ", ".join(columns), _placeholders(len(columns))
-    return _psycopg(f"INSERT INTO {table} ({names}) VALUES {values}")  # noqa: S608
+    return _psycopg(_insert_rows(table, columns, ""))
 
 
 @lru_cache(maxsize=256)

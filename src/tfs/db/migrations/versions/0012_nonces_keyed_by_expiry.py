@@ -18,11 +18,11 @@ depends_on = None
 _OLD = "nonces_0011"
 
 
-def _rename_old_names(table: str, suffix_from: str, suffix_to: str) -> None:
-    """PostgreSQL names constraints and indexes per schema: move the old table's out of the way
-    of the new table's (SQLite names the primary key's index after its table by itself)."""
+def _rename_old_key() -> None:
+    """PostgreSQL names constraints per schema: move the old table's key out of the way of the
+    new table's (SQLite names the primary key's index after its table by itself)."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"ALTER TABLE {table} RENAME CONSTRAINT pk_{suffix_from} TO pk_{suffix_to}")
+        op.execute(f"ALTER TABLE {_OLD} RENAME CONSTRAINT pk_nonces TO pk_{_OLD}")
 
 
 def _columns(expiry_first: bool) -> list[sa.Column[Any]]:
@@ -41,7 +41,7 @@ def upgrade() -> None:
     # purge deletes at its left (docs/storage.md). A nonce is unique per timestamp and
     # credential (RFC 5849 §3.3), so the old key's rows fit the new one as they are.
     op.rename_table("nonces", _OLD)
-    _rename_old_names(_OLD, "nonces", _OLD)
+    _rename_old_key()
     op.create_table(
         "nonces",
         *_columns(expiry_first=True),
@@ -57,7 +57,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.rename_table("nonces", _OLD)
-    _rename_old_names(_OLD, "nonces", _OLD)
+    _rename_old_key()
     op.create_table(
         "nonces",
         *_columns(expiry_first=False),
