@@ -60,7 +60,7 @@ class NewEvent:
     order_id: str | None
     revision: int
     occurred_at: datetime
-    data: dict[str, Any]
+    data: Any  # encoded as JSON with msgspec: a dict or a Struct of the feature's views
 
 
 @dataclass(frozen=True)

