@@ -5,6 +5,7 @@ its nonces by their expiry and keeps them."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from tfs.db.engine import alembic_config, make_engine
 from tfs.db.outbox import ORDER_STATUS_CHANGED, Events, NewEvent
 from tfs.db.store import Store
 from tfs.orders.repository import _STORED_FPS_SQLITE
+from tfs.orders.updates import parse_updates
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -441,3 +443,39 @@ def test_at_0012_nonces_are_keyed_by_expiry_first_and_kept(url_at_0005: str) -> 
     finally:
         store.close()
         engine.dispose()
+
+
+def test_stored_fingerprints_keep_their_formula() -> None:
+    # Fingerprints are stored with each vendor event and error and compared with those of what
+    # a vendor sends later: one worked out another way (as when the work moved from the rule
+    # to the parse) would let an event sent before and again after an upgrade in twice.
+    def sha(*parts: str) -> str:
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    body = [
+        {
+            "mcOrderId": "m-1",
+            "orderItems": [
+                {
+                    "mcId": "i-1",
+                    "histories": [
+                        {"orderItemNumber": "n-1", "eventType": "note", "note": "Café",
+                         "eventDate": "2025-03-01T10:00:00.5+02:00"},
+                        {"note": "only a note"},
+                    ],
+                    "errors": [{"fieldName": "f", "code": "E1", "message": "m"}, {"code": "E2"}],
+                }
+            ],
+        }
+    ]  # fmt: skip
+    (update,), faults = parse_updates(body)
+    assert faults == []
+    (item,) = update.items
+    assert [e.fingerprint for e in item.histories] == [
+        sha("vendor", "n-1", "note", "2025-03-01T08:00:00.500000+00:00", "Café", ""),
+        sha("vendor", "", "", "", "only a note", ""),
+    ]
+    assert [e.fingerprint for e in item.errors] == [
+        sha("error", "f", "E1", "m"),
+        sha("error", "", "E2", ""),
+    ]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 import msgspec
 
 from tfs.orders.statuses import Status, can_move, derived_order_status, is_final, parse_status
-from tfs.orders.updates import HistoryEvent, ItemUpdate, OrderUpdate, ReportedError
+from tfs.orders.updates import HistoryEvent, ItemUpdate, OrderUpdate, ReportedError, fingerprint
 
 # Per-order result codes, answered inside a 200 with status FAILED.
 UNKNOWN_ORDER = 1001
@@ -134,25 +132,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def fingerprint(*parts: object) -> str:
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-# Each vendor event's fingerprint is wanted twice, before the look-up of the stored ones and
-# when it is applied: kept for the events of the last few requests.
-@lru_cache(maxsize=4096)
-def _event_fingerprint(event: HistoryEvent) -> str:
-    """Vendor events are deduplicated by content: the same event sent twice is kept once."""
-    date = event.event_date.isoformat() if event.event_date else None
-    return fingerprint("vendor", event.order_item_number, event.event_type, date, event.note, None)
-
-
-@lru_cache(maxsize=1024)
-def _error_fingerprint(error: ReportedError) -> str:
-    return fingerprint("error", error.field_name, error.code, error.message)
-
-
 def fingerprints_to_check(order: OrderState, update: OrderUpdate) -> list[tuple[int, str]]:
     """(item pk, fingerprint) of every vendor event and error `update` carries for `order`'s
     items: what must be looked up among the stored ones before `apply_update`, which keeps only
@@ -164,8 +143,8 @@ def fingerprints_to_check(order: OrderState, update: OrderUpdate) -> list[tuple[
         pk = pks.get(item.mc_id)
         if pk is None:
             continue
-        pairs.extend((pk, _event_fingerprint(e)) for e in item.histories)
-        pairs.extend((pk, _error_fingerprint(e)) for e in item.errors)
+        pairs.extend((pk, e.fingerprint) for e in item.histories)
+        pairs.extend((pk, e.fingerprint) for e in item.errors)
     return pairs
 
 
@@ -236,7 +215,7 @@ class _Applier:
         )
 
     def report_error(self, item: ItemState, error: ReportedError) -> None:
-        fp = _error_fingerprint(error)
+        fp = error.fingerprint
         if (item.pk, fp) in self.known:
             return
         self.known.add((item.pk, fp))
@@ -289,7 +268,7 @@ class _Applier:
             event.event_date,
             event.note,
             order_item_number=event.order_item_number,
-            fp=_event_fingerprint(event),
+            fp=event.fingerprint,
         )
 
 

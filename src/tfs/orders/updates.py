@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -23,12 +24,21 @@ class HistoryEvent(msgspec.Struct, frozen=True):
     event_type: str | None
     event_date: datetime | None
     note: str | None
+    fingerprint: str  # its identity among an item's history: the same event sent twice is one
 
 
 class ReportedError(msgspec.Struct, frozen=True):
     field_name: str | None
     code: str | None
     message: str | None
+    fingerprint: str  # its identity among an item's errors
+
+
+def fingerprint(*parts: str | None) -> str:
+    """What identifies a record by its content: stored with it, so the formula never changes
+    (a changed one would let an event sent before and again after an upgrade in twice)."""
+    text = "\x1f".join(p or "" for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class ItemUpdate(msgspec.Struct, frozen=True):
@@ -179,22 +189,23 @@ def _history(obj: dict[str, Any], path: str, faults: _Faults) -> HistoryEvent:
         event_date = parse_event_date(raw_date)
         if event_date is None:
             faults.invalid(path, "eventDate", "must be an ISO-8601 date-time.")
-    return HistoryEvent(
-        order_item_number=_text(
-            obj, "orderItemNumber", path, faults, max_len=limits.MAX_ID_LENGTH, identifier=True
-        ),
-        event_type=_text(obj, "eventType", path, faults, max_len=limits.MAX_EVENT_TYPE_LENGTH),
-        event_date=event_date,
-        note=_text(obj, "note", path, faults, max_len=limits.MAX_NOTE_LENGTH),
+    number = _text(
+        obj, "orderItemNumber", path, faults, max_len=limits.MAX_ID_LENGTH, identifier=True
     )
+    event_type = _text(obj, "eventType", path, faults, max_len=limits.MAX_EVENT_TYPE_LENGTH)
+    note = _text(obj, "note", path, faults, max_len=limits.MAX_NOTE_LENGTH)
+    # Worked out here, where the body is checked (on the event loop, or a worker thread for a
+    # large one), rather than in the writer's turn, which every request waits for.
+    date = event_date.isoformat() if event_date else None
+    fp = fingerprint("vendor", number, event_type, date, note, None)
+    return HistoryEvent(number, event_type, event_date, note, fp)
 
 
 def _reported_error(obj: dict[str, Any], path: str, faults: _Faults) -> ReportedError:
-    return ReportedError(
-        field_name=_text(obj, "fieldName", path, faults, max_len=limits.MAX_ERROR_FIELD_LENGTH),
-        code=_text(obj, "code", path, faults, max_len=limits.MAX_ERROR_CODE_LENGTH),
-        message=_text(obj, "message", path, faults, max_len=limits.MAX_ERROR_MESSAGE_LENGTH),
-    )
+    field_name = _text(obj, "fieldName", path, faults, max_len=limits.MAX_ERROR_FIELD_LENGTH)
+    code = _text(obj, "code", path, faults, max_len=limits.MAX_ERROR_CODE_LENGTH)
+    message = _text(obj, "message", path, faults, max_len=limits.MAX_ERROR_MESSAGE_LENGTH)
+    return ReportedError(field_name, code, message, fingerprint("error", field_name, code, message))
 
 
 # Blank (taken as none, as for every text field) or an http(s) URL with a host.
