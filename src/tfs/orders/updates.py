@@ -37,7 +37,7 @@ class ReportedError(msgspec.Struct, frozen=True):
 def fingerprint(*parts: str | None) -> str:
     """What identifies a record by its content: stored with it, so the formula never changes
     (a changed one would let an event sent before and again after an upgrade in twice)."""
-    text = "\x1f".join(p or "" for p in parts)
+    text = "\x1f".join([p or "" for p in parts])  # a list: join makes one of a generator anyway
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
