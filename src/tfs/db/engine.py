@@ -114,9 +114,15 @@ class WalCheckpointer:
     PASSIVE checkpoint runs every `interval_s` on its own connection instead; it never blocks
     writers or readers, and SQLite releases the GIL while it works. Durability is unchanged:
     a commit is durable once its WAL frames are synced, checkpointed or not.
+
+    Every quarter of a second: a page that several commits changed in that time is copied
+    once, and each checkpoint's two fsyncs are paid a fifth as often as at 0.05 s (in process,
+    status updates at about 350 a second: 510 -> 370 us of system CPU per request). The WAL
+    then holds up to about 10 MB at the highest rates measured here (25 frames of 4 KiB a
+    request), against 2 MB.
     """
 
-    def __init__(self, url: str, interval_s: float = 0.05) -> None:
+    def __init__(self, url: str, interval_s: float = 0.25) -> None:
         path = sqlite_file(url)
         assert path is not None, "an in-memory database has no WAL"
         self._path = path
