@@ -15,7 +15,7 @@ from tfs import limits
 from tfs.db.tables import VENDOR_EVENT
 from tfs.db.transaction import Transaction
 from tfs.orders.rules import AppliedUpdate, ItemState, OrderState
-from tfs.orders.statuses import Status
+from tfs.orders.statuses import BY_VALUE, Status
 
 
 @dataclass(frozen=True)
@@ -487,13 +487,13 @@ def _item_rows(placed: Sequence[tuple[OrderState, str]]) -> list[tuple[Any, ...]
 def _order_state(r: Sequence[Any], read_time: Callable[[Any], datetime]) -> OrderState:
     """An order row (_ORDER_COLUMNS first), without its items."""
     return OrderState(
-        r[0], r[1], r[2], r[3], Status(r[4]), r[5], [], read_time(r[6]), read_time(r[7])
+        r[0], r[1], r[2], r[3], BY_VALUE[r[4]], r[5], [], read_time(r[6]), read_time(r[7])
     )
 
 
 def _item_state(r: Sequence[Any], at: int) -> ItemState:
     """An item row (_ITEM_COLUMNS from column `at`)."""
     return ItemState(
-        r[at], r[at + 1], r[at + 2], Status(r[at + 3]), r[at + 4], r[at + 5], r[at + 6],
+        r[at], r[at + 1], r[at + 2], BY_VALUE[r[at + 3]], r[at + 4], r[at + 5], r[at + 6],
         r[at + 7], r[at + 8],
     )  # fmt: skip

@@ -67,10 +67,15 @@ ALIASES: dict[str, Status] = {
 _NOISE_CLASS = "[\\t _-]"  # also in spelling_pattern(), so written for both engines
 _NOISE = re.compile(_NOISE_CLASS + "+")
 _LOOKUP: dict[str, Status] = {s.value.lower(): s for s in Status} | ALIASES
+# By stored value: what reading a row needs, without the Enum's call (a tenth of its cost).
+BY_VALUE: dict[str, Status] = {s.value: s for s in Status}
 
 
 def parse_status(raw: str) -> Status | None:
     """The status a vendor meant, or None when the word is not one we know."""
+    status = BY_VALUE.get(raw)  # the canonical spelling, as most vendors send it
+    if status is not None:
+        return status
     if not raw.isascii():  # so that case folds only A-Z, as the documented pattern does
         return None
     return _LOOKUP.get(_NOISE.sub("", raw).lower())
