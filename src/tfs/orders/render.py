@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec import to_builtins
+
 from tfs.clock import iso
 from tfs.errors import ErrorItem, TfsError
 from tfs.orders.rules import FAILED
@@ -72,7 +74,8 @@ def placement(o: PlacementOutcome) -> dict[str, Any]:
             }
         )
     assert o.record is not None
-    return {"mcOrderId": o.mc_order_id, "result": o.result, **order_detail(o.record)}
+    # The id first, then the result, then the order (its id again in place): as placed.
+    return {"mcOrderId": o.mc_order_id, "result": o.result, **to_builtins(order_detail(o.record))}
 
 
 def placements(items: list[PlacementOutcome]) -> bytes:

@@ -279,8 +279,7 @@ def _get_order_history(request: Request) -> Response:
     shown: list[bytes] = []
     size, cursor = 64, None
     for item, entry_cursor, row in page.entries[:limit]:
-        entry = render.history_entry(row, item, row.received_at)
-        body = render.encode({"mcId": item.mc_id, **entry})
+        body = render.encode(render.history_entry(row, item))
         if shown and size + len(body) + 1 > limits.MAX_ANSWER_BYTES:
             break
         shown.append(body)
