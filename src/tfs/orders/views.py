@@ -31,7 +31,30 @@ def compact(obj: dict[str, Any]) -> dict[str, Any]:
 # the field order is the wire order (a subclass's fields come after its base's).
 
 
-class _EntryView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+class _View(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    """How every view is encoded: camelCase names, a field that is None left out. (Each
+    subclass says kw_only again: msgspec does not inherit it.)"""
+
+
+class _ItemFields(_View, kw_only=True):
+    """What every view shows of an item, first."""
+
+    id: str | None = None
+    mc_id: str
+    status: str
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+class _OrderFields(_View, kw_only=True):
+    """What every view shows of an order, first."""
+
+    order_id: str | None = None
+    mc_order_id: str
+    status: str
+
+
+class _EntryView(_View, kw_only=True):
     order_item_number: str | None = None
     event_type: str | None = None
     event_date: str | None = None
@@ -39,46 +62,30 @@ class _EntryView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
     received_at: str
 
 
-class _ErrorView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+class _ErrorView(_View, kw_only=True):
     field_name: str | None = None
     code: str | None = None
     message: str | None = None
     received_at: str
 
 
-class _AppliedItemView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    id: str | None = None
-    mc_id: str
-    status: str
-    tracking_number: str | None = None
-    tracking_url: str | None = None
+class _AppliedItemView(_ItemFields, kw_only=True):
     errors: list[_ErrorView]
     histories: list[_EntryView]
 
 
-class _AppliedView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    order_id: str | None = None
-    mc_order_id: str
-    status: str
+class _AppliedView(_OrderFields, kw_only=True):
     order_items: list[_AppliedItemView]
     revision: int
 
 
-class _PlatformItemView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    id: str | None = None
-    mc_id: str
-    status: str
-    tracking_number: str | None = None
-    tracking_url: str | None = None
+class _PlatformItemView(_ItemFields, kw_only=True):
     reward_item_id: str | None = None
     description: str | None = None
     quantity: int
 
 
-class _PlatformView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    order_id: str | None = None
-    mc_order_id: str
-    status: str
+class _PlatformView(_OrderFields, kw_only=True):
     order_items: list[_PlatformItemView]
     vendor_id: str
     program_id: str | None = None
@@ -202,19 +209,14 @@ def applied_update(applied: AppliedUpdate, received_at: datetime) -> _AppliedVie
     )
 
 
-class _StatusItemView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    id: str | None = None
-    mc_id: str
-    status: str
-    tracking_number: str | None = None
-    tracking_url: str | None = None
+class _StatusItemView(_ItemFields, kw_only=True):
     errors: list[_ErrorView]
     error_count: int
     histories: list[_EntryView]
     history_count: int
 
 
-class _DetailItemView(_StatusItemView, kw_only=True, omit_defaults=True, rename="camel"):
+class _DetailItemView(_StatusItemView, kw_only=True):
     """What the platform also holds of an item: what was placed (fields after the vendor's)."""
 
     reward_item_id: str | None = None
@@ -222,15 +224,12 @@ class _DetailItemView(_StatusItemView, kw_only=True, omit_defaults=True, rename=
     quantity: int
 
 
-class _StatusView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    order_id: str | None = None
-    mc_order_id: str
-    status: str
+class _StatusView(_OrderFields, kw_only=True):
     order_items: list[_StatusItemView]
     revision: int
 
 
-class _DetailView(_StatusView, kw_only=True, omit_defaults=True, rename="camel"):
+class _DetailView(_StatusView, kw_only=True):
     """What the platform also holds of an order: vendor, program, times."""
 
     vendor_id: str
@@ -239,7 +238,7 @@ class _DetailView(_StatusView, kw_only=True, omit_defaults=True, rename="camel")
     updated_at: str | None = None
 
 
-class _PageEntryView(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+class _PageEntryView(_View, kw_only=True):
     mc_id: str
     order_item_number: str | None = None
     event_type: str | None = None
@@ -280,6 +279,22 @@ def _tail(rows: list[Any], window: int) -> Iterable[Any]:
     return rows[-window:] if window > 0 else ()
 
 
+def _item_read(record: OrderRecord, i: ItemState, window: int) -> dict[str, Any]:
+    """An item's fields as read: its own, and its `window` most recently received history
+    entries and errors with how many it holds in all."""
+    return {
+        "id": i.id,
+        "mc_id": i.mc_id,
+        "status": i.status,
+        "tracking_number": i.tracking_number,
+        "tracking_url": i.tracking_url,
+        "errors": [_error(e) for e in _tail(record.errors.get(i.pk, []), window)],
+        "error_count": record.error_counts.get(i.pk, 0),
+        "histories": [_entry(h, i) for h in _tail(record.histories.get(i.pk, []), window)],
+        "history_count": record.history_counts.get(i.pk, 0),
+    }
+
+
 def order_status(record: OrderRecord, window: int = limits.HISTORY_SHOWN_PER_ITEM) -> _StatusView:
     """`OrderStatus` as a vendor reads it: each item with its `window` most recently received
     history entries and errors, and how many it holds in all (`historyCount`, `errorCount`)."""
@@ -288,20 +303,7 @@ def order_status(record: OrderRecord, window: int = limits.HISTORY_SHOWN_PER_ITE
         order_id=s.order_id,
         mc_order_id=s.mc_order_id,
         status=s.status,
-        order_items=[
-            _StatusItemView(
-                id=i.id,
-                mc_id=i.mc_id,
-                status=i.status,
-                tracking_number=i.tracking_number,
-                tracking_url=i.tracking_url,
-                errors=[_error(e) for e in _tail(record.errors.get(i.pk, []), window)],
-                error_count=record.error_counts.get(i.pk, 0),
-                histories=[_entry(h, i) for h in _tail(record.histories.get(i.pk, []), window)],
-                history_count=record.history_counts.get(i.pk, 0),
-            )
-            for i in s.items
-        ],
+        order_items=[_StatusItemView(**_item_read(record, i, window)) for i in s.items],
         revision=s.revision,
     )
 
@@ -316,15 +318,7 @@ def order_detail(record: OrderRecord, window: int = limits.HISTORY_SHOWN_PER_ITE
         status=s.status,
         order_items=[
             _DetailItemView(
-                id=i.id,
-                mc_id=i.mc_id,
-                status=i.status,
-                tracking_number=i.tracking_number,
-                tracking_url=i.tracking_url,
-                errors=[_error(e) for e in _tail(record.errors.get(i.pk, []), window)],
-                error_count=record.error_counts.get(i.pk, 0),
-                histories=[_entry(h, i) for h in _tail(record.histories.get(i.pk, []), window)],
-                history_count=record.history_counts.get(i.pk, 0),
+                **_item_read(record, i, window),
                 reward_item_id=i.reward_item_id,
                 description=i.description,
                 quantity=i.quantity,
