@@ -322,19 +322,35 @@ def test_same_signed_request_twice_is_refused_the_second_time(vendor: Client) ->
 
 
 def test_requests_failing_verification_do_not_burn_the_nonce(vendor: Client) -> None:
-    nonce = uuid.uuid4().hex
+    # The same nonce and timestamp as the request that then succeeds: had a failure spent them,
+    # it would be refused. (Signed at one fixed second: a nonce is unique per timestamp.)
+    nonce, now = uuid.uuid4().hex, int(time.time())
     url = status_url(vendor)
     failures = [
-        post(url, signed(vendor, key=private_key(2), nonce=nonce)),
-        post(url, signed(vendor, nonce=nonce), b"[]"),
-        post(url, signed(vendor, nonce=nonce, timestamp=int(time.time()) - 3600)),
-        post(url, signed(vendor, nonce=nonce, timestamp=int(time.time()) + 3600)),
+        post(url, signed(vendor, key=private_key(2), nonce=nonce, timestamp=now)),
+        post(url, signed(vendor, nonce=nonce, timestamp=now), b"[]"),
+        post(url, signed(vendor, nonce=nonce, timestamp=now - 3600)),
+        post(url, signed(vendor, nonce=nonce, timestamp=now + 3600)),
     ]
     descriptions = [authentication_failed(r) for r in failures]
     assert "OAuth nonce has already been used." not in descriptions
-    assert post(url, signed(vendor, nonce=nonce)).status_code == 200
-    again = post(url, signed(vendor, nonce=nonce))
-    assert authentication_failed(again) == "OAuth nonce has already been used."
+    header = signed(vendor, nonce=nonce, timestamp=now)
+    assert post(url, header).status_code == 200
+    assert authentication_failed(post(url, header)) == "OAuth nonce has already been used."
+
+
+def test_a_nonce_is_unique_per_timestamp_as_rfc_5849_says(vendor: Client) -> None:
+    """RFC 5849 §3.3: a nonce is unique across requests with the same timestamp and key. A
+    replay carries the timestamp it was signed with, so it is refused; the same nonce signed at
+    another second is another request (and no replay can make one: the signature covers it)."""
+    nonce, now = uuid.uuid4().hex, int(time.time())
+    url = status_url(vendor)
+    first = signed(vendor, nonce=nonce, timestamp=now)
+    assert post(url, first).status_code == 200
+    assert authentication_failed(post(url, first)) == "OAuth nonce has already been used."
+    later = signed(vendor, nonce=nonce, timestamp=now - 1)
+    assert post(url, later).status_code == 200
+    assert authentication_failed(post(url, later)) == "OAuth nonce has already been used."
 
 
 def test_nonce_is_remembered_per_consumer_key(make_vendor: Callable[..., Client]) -> None:
