@@ -12,7 +12,7 @@ import msgspec
 from tfs import limits
 from tfs.clock import iso
 from tfs.orders.repository import ErrorRow, HistoryRow, OrderRecord
-from tfs.orders.rules import AppliedUpdate, ItemState, OrderState
+from tfs.orders.rules import AppliedUpdate, ItemState, NewError, NewHistory, OrderState
 
 _encoder = msgspec.json.Encoder()
 
@@ -176,19 +176,9 @@ def applied_update(applied: AppliedUpdate, received_at: datetime) -> _AppliedVie
     errors: dict[int, list[_ErrorView]] = defaultdict(list)
     ids = {i.pk: i.id for i in s.items} if applied.histories else {}
     for h in applied.histories:
-        histories[h.item_pk].append(
-            _EntryView(
-                order_item_number=h.order_item_number or ids[h.item_pk],
-                event_type=h.event_type,
-                event_date=iso(h.event_date) if h.event_date else None,
-                note=h.note,
-                received_at=at,
-            )
-        )
+        histories[h.item_pk].append(_entry(h, ids[h.item_pk], at))
     for e in applied.errors:
-        errors[e.item_pk].append(
-            _ErrorView(field_name=e.field_name, code=e.code, message=e.message, received_at=at)
-        )
+        errors[e.item_pk].append(_error(e, at))
     return _AppliedView(
         order_id=s.order_id,
         mc_order_id=s.mc_order_id,
@@ -239,6 +229,8 @@ class _DetailView(_StatusView, kw_only=True):
 
 
 class _PageEntryView(_View, kw_only=True):
+    """An entry of the history pages: `_EntryView`'s fields after the item's `mcId`."""
+
     mc_id: str
     order_item_number: str | None = None
     event_type: str | None = None
@@ -247,32 +239,27 @@ class _PageEntryView(_View, kw_only=True):
     received_at: str
 
 
-def _entry(h: HistoryRow, item: ItemState) -> _EntryView:
+def _entry(h: HistoryRow | NewHistory, item_id: str | None, received_at: str) -> _EntryView:
+    """A history entry as shown: the item's own id when the entry names no item number."""
     return _EntryView(
-        order_item_number=h.order_item_number or item.id,
+        order_item_number=h.order_item_number or item_id,
         event_type=h.event_type,
         event_date=iso(h.event_date) if h.event_date else None,
         note=h.note,
-        received_at=iso(h.received_at),
+        received_at=received_at,
     )
 
 
-def _error(e: ErrorRow) -> _ErrorView:
+def _error(e: ErrorRow | NewError, received_at: str) -> _ErrorView:
     return _ErrorView(
-        field_name=e.field_name, code=e.code, message=e.message, received_at=iso(e.received_at)
+        field_name=e.field_name, code=e.code, message=e.message, received_at=received_at
     )
 
 
 def history_entry(h: HistoryRow, item: ItemState) -> _PageEntryView:
     """One entry of an order's history pages: the item's `mcId`, then the entry."""
-    return _PageEntryView(
-        mc_id=item.mc_id,
-        order_item_number=h.order_item_number or item.id,
-        event_type=h.event_type,
-        event_date=iso(h.event_date) if h.event_date else None,
-        note=h.note,
-        received_at=iso(h.received_at),
-    )
+    entry = _entry(h, item.id, iso(h.received_at))
+    return _PageEntryView(mc_id=item.mc_id, **msgspec.structs.asdict(entry))
 
 
 def _tail(rows: list[Any], window: int) -> Iterable[Any]:
@@ -288,9 +275,14 @@ def _item_read(record: OrderRecord, i: ItemState, window: int) -> dict[str, Any]
         "status": i.status,
         "tracking_number": i.tracking_number,
         "tracking_url": i.tracking_url,
-        "errors": [_error(e) for e in _tail(record.errors.get(i.pk, []), window)],
+        "errors": [
+            _error(e, iso(e.received_at)) for e in _tail(record.errors.get(i.pk, []), window)
+        ],
         "error_count": record.error_counts.get(i.pk, 0),
-        "histories": [_entry(h, i) for h in _tail(record.histories.get(i.pk, []), window)],
+        "histories": [
+            _entry(h, i.id, iso(h.received_at))
+            for h in _tail(record.histories.get(i.pk, []), window)
+        ],
         "history_count": record.history_counts.get(i.pk, 0),
     }
 
